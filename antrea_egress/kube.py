@@ -1,0 +1,224 @@
+"""A minimal Kubernetes API client on httpx, built from a kubeconfig.
+
+Used where a Pulumi provider cannot help: inside dynamic providers (node-segment discovery)
+and by the command line (verify, discover). It supports what `kubectl vsphere login` and
+Cluster API kubeconfigs contain: bearer tokens, client certificates, a CA (inline or file).
+Exec credential plugins are refused with a clear message rather than half-supported.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import ssl
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+KUBECONFIG_KEY = "kubernetes:kubeconfig"
+CONTEXT_KEY = "kubernetes:context"
+
+
+class KubeError(Exception):
+    """The Kubernetes API could not be reached or refused a request."""
+
+
+class KubeNotFoundError(KubeError):
+    pass
+
+
+@dataclass(frozen=True)
+class KubeAccess:
+    """Where the API server is and how to authenticate; secrets are kept out of repr()."""
+
+    server: str
+    context: str
+    ca_data: bytes | None = field(default=None, repr=False)
+    insecure: bool = False
+    token: str | None = field(default=None, repr=False)
+    client_cert: bytes | None = field(default=None, repr=False)
+    client_key: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_kubeconfig(cls, text: str, context: str | None = None) -> KubeAccess:
+        config = yaml.safe_load(text) or {}
+        name = context or config.get("current-context")
+        if not name:
+            raise KubeError("the kubeconfig has no current-context; set kubernetes:context")
+        ctx = _named(config, "contexts", name, "context")
+        cluster = _named(config, "clusters", ctx.get("cluster", ""), "cluster")
+        user = _named(config, "users", ctx.get("user", ""), "user") if ctx.get("user") else {}
+        if "exec" in user or "auth-provider" in user:
+            raise KubeError(
+                f"the kubeconfig user of context {name!r} uses an exec/auth-provider plugin, which "
+                "this tool does not run; use a context with a token or client certificate"
+            )
+        return cls(
+            server=str(cluster["server"]).rstrip("/"),
+            context=name,
+            ca_data=_inline_or_file(cluster, "certificate-authority"),
+            insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
+            token=user.get("token") or _read_optional(user.get("tokenFile")),
+            client_cert=_inline_or_file(user, "client-certificate"),
+            client_key=_inline_or_file(user, "client-key"),
+        )
+
+    @classmethod
+    def resolve(cls, config: Callable[[str], Any], environ: Mapping[str, str]) -> KubeAccess:
+        """From kubernetes:kubeconfig (contents or path), else $KUBECONFIG, else ~/.kube/config."""
+        raw = config(KUBECONFIG_KEY)
+        if raw:
+            text = str(raw)
+            if "apiVersion" not in text and Path(text).expanduser().is_file():
+                text = Path(text).expanduser().read_text()
+        else:
+            path = _default_kubeconfig_path(environ)
+            if not path.is_file():
+                raise KubeError(
+                    f"no kubeconfig: set {KUBECONFIG_KEY} or KUBECONFIG (looked at {path})"
+                )
+            text = path.read_text()
+        context = config(CONTEXT_KEY)
+        return cls.from_kubeconfig(text, str(context) if context else None)
+
+
+class KubeClient:
+    """GET/LIST/POST/DELETE on raw API paths; one instance per operation."""
+
+    def __init__(
+        self,
+        access: KubeAccess,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._access = access
+        headers = {"Accept": "application/json"}
+        if access.token:
+            headers["Authorization"] = f"Bearer {access.token}"
+        self._http = httpx.Client(
+            base_url=access.server,
+            verify=self._ssl_context(),
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def __enter__(self) -> KubeClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(self, path: str) -> dict[str, Any]:
+        return dict(self._request("GET", path).json())
+
+    def get_optional(self, path: str) -> dict[str, Any] | None:
+        try:
+            return self.get(path)
+        except KubeNotFoundError:
+            return None
+
+    def list(self, path: str, label_selector: str | None = None) -> list[dict[str, Any]]:
+        params = {"labelSelector": label_selector} if label_selector else None
+        return list(self._request("GET", path, params=params).json().get("items") or [])
+
+    def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._request("POST", path, json=body).json())
+
+    def delete(self, path: str) -> None:
+        try:
+            self._request("DELETE", path)
+        except KubeNotFoundError:
+            return
+
+    def text(self, path: str, params: dict[str, str] | None = None) -> str:
+        return self._request("GET", path, params=params).text
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, params=params, json=json)
+        except httpx.TransportError as error:
+            raise KubeError(
+                f"{method} {path} on {self._access.server} failed: {type(error).__name__} {error}"
+            ) from error
+        if response.status_code == 404:
+            raise KubeNotFoundError(f"{method} {path}: not found")
+        if not response.is_success:
+            raise KubeError(
+                f"{method} {path} failed: HTTP {response.status_code}: {_status_message(response)}"
+            )
+        return response
+
+    def _ssl_context(self) -> ssl.SSLContext | bool:
+        access = self._access
+        if access.insecure:
+            return False
+        context = ssl.create_default_context(
+            cadata=access.ca_data.decode() if access.ca_data else None
+        )
+        if access.client_cert and access.client_key:
+            with _temporary_files(access.client_cert, access.client_key) as (cert, key):
+                context.load_cert_chain(cert, key)
+        return context
+
+
+@contextmanager
+def _temporary_files(*contents: bytes) -> Iterator[list[str]]:
+    """ssl loads client certificates only from files: write them 0600 and remove them at once."""
+    with tempfile.TemporaryDirectory(prefix="antrea-egress-") as directory:
+        paths = []
+        for index, content in enumerate(contents):
+            path = Path(directory) / f"{index}.pem"
+            path.touch(mode=0o600)
+            path.write_bytes(content)
+            paths.append(str(path))
+        yield paths
+
+
+def _named(config: dict[str, Any], section: str, name: str, key: str) -> dict[str, Any]:
+    for entry in config.get(section) or []:
+        if entry.get("name") == name:
+            return dict(entry.get(key) or {})
+    raise KubeError(f"the kubeconfig has no {section[:-1]} named {name!r}")
+
+
+def _inline_or_file(entry: Mapping[str, Any], key: str) -> bytes | None:
+    if entry.get(f"{key}-data"):
+        return base64.b64decode(entry[f"{key}-data"])
+    if entry.get(key):
+        return Path(str(entry[key])).expanduser().read_bytes()
+    return None
+
+
+def _read_optional(path: Any) -> str | None:
+    return Path(str(path)).expanduser().read_text().strip() if path else None
+
+
+def _default_kubeconfig_path(environ: Mapping[str, str]) -> Path:
+    listed = environ.get("KUBECONFIG", "")
+    first = listed.split(os.pathsep)[0] if listed else ""
+    return Path(first).expanduser() if first else Path.home() / ".kube" / "config"
+
+
+def _status_message(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("message", response.text[:300]))
+    except ValueError:
+        return response.text[:300]

@@ -1,0 +1,154 @@
+"""Exceptions raised by the NSX client.
+
+Every message names the request (method and API path) and never contains credentials: the
+client never puts them in URLs, and messages are built only from the method, the path and
+what NSX answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class NsxError(Exception):
+    """Base class of everything the NSX client raises."""
+
+
+class NsxSettingsError(NsxError):
+    """A connection setting is missing or malformed; the message names the key to set."""
+
+
+@dataclass(frozen=True)
+class RelatedError:
+    error_code: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.error_code}: {self.message}" if self.error_code else self.message
+
+
+@dataclass(eq=False)
+class NsxApiError(NsxError):
+    """NSX answered with an error status; carries NSX's own error body, parsed."""
+
+    method: str
+    path: str
+    status: int
+    error_code: int | None = None
+    nsx_message: str = ""
+    related_errors: list[RelatedError] = field(default_factory=list)
+    retry_after: float | None = None
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        code = f", NSX error {self.error_code}" if self.error_code is not None else ""
+        text = f"{self.method} {self.path} failed: HTTP {self.status}{code}"
+        if self.nsx_message:
+            text += f": {self.nsx_message}"
+        if self.related_errors:
+            text += " (related: " + "; ".join(str(r) for r in self.related_errors) + ")"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+    @property
+    def all_error_codes(self) -> set[int]:
+        """Top-level and related codes: NSX often hides the telling one among the related."""
+        codes = {r.error_code for r in self.related_errors if r.error_code is not None}
+        if self.error_code is not None:
+            codes.add(self.error_code)
+        return codes
+
+    @property
+    def all_messages(self) -> str:
+        return " ".join([self.nsx_message, *(r.message for r in self.related_errors)])
+
+
+class NsxNotFoundError(NsxApiError):
+    """HTTP 404 (NSX error 600): the object does not exist."""
+
+
+class NsxAuthError(NsxApiError):
+    """The credentials were refused."""
+
+
+@dataclass(eq=False)
+class NsxConnectionError(NsxError):
+    """The request did not get an HTTP answer (refused, reset, dropped or timed out)."""
+
+    method: str
+    path: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} failed: no answer from NSX ({self.reason})"
+
+
+class NsxTlsError(NsxConnectionError):
+    """The NSX Manager's certificate could not be verified."""
+
+    def __str__(self) -> str:
+        return (
+            f"{self.method} {self.path} failed: the NSX Manager's TLS certificate could not be "
+            f"verified ({self.reason}). Set nsxt:caFile (or NSXT_CA_FILE) to the CA bundle that "
+            "signed it"
+        )
+
+
+@dataclass(eq=False)
+class NsxRealizationError(NsxError):
+    """NSX reported the intent as ERROR; carries NSX's alarm texts."""
+
+    intent_path: str
+    alarms: list[str]
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        alarms = "; ".join(self.alarms) or "no alarm text"
+        return f"NSX failed to realize {self.intent_path}: {alarms}"
+
+
+@dataclass(eq=False)
+class NsxRealizationTimeoutError(NsxError):
+    intent_path: str
+    timeout: float
+    last_states: list[str]
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        states = ", ".join(self.last_states) or "no realized entities yet"
+        return (
+            f"{self.intent_path} was not realized within {self.timeout:g}s (last states: {states})"
+        )
+
+
+def parse_error_body(body: Any) -> tuple[int | None, str, list[RelatedError]]:
+    """Error code, message and related errors from an NSX error body (either key spelling)."""
+    if not isinstance(body, Mapping):
+        return None, "", []
+    related = [
+        RelatedError(_as_int(item.get("error_code")), str(item.get("error_message", "")))
+        for item in body.get("related_errors") or []
+        if isinstance(item, Mapping)
+    ]
+    message = str(body.get("error_message") or body.get("details") or "")
+    return _as_int(body.get("error_code")), message, related
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

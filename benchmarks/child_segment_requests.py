@@ -1,0 +1,179 @@
+"""Count the NSX requests each ChildSegment lifecycle step makes, against the simulator.
+
+    python -m benchmarks.child_segment_requests [--realization-polls N]
+
+Prints one row per step and checks the request budget:
+create <= 1 parent read + 1 VLAN-binding lookup + 2 writes + realization polls;
+unchanged diff = 0; read <= 2; delete <= 2 writes. Exits 1 if a budget is exceeded.
+Talks only to the simulator it starts on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi.dynamic import Config, ConfigureRequest
+
+from antrea_egress.nsx.client import ClientTuning
+from antrea_egress.providers.child_segment import ChildSegmentProvider
+from nsxsim import LAB, NsxSimulator
+
+WRITE_METHODS = frozenset({"PATCH", "PUT", "POST", "DELETE"})
+REALIZATION = "realized-entities"
+
+
+@dataclass(frozen=True)
+class StepCount:
+    step: str
+    total: int
+    reads: int
+    writes: int
+    polls: int
+    millis: float
+    budget: str
+    within_budget: bool
+
+
+def classify(sim: NsxSimulator) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for request in sim.requests:
+        if REALIZATION in request.path:
+            counts["polls"] += 1
+        elif request.method in WRITE_METHODS:
+            counts["writes"] += 1
+        else:
+            counts["reads"] += 1
+    return counts
+
+
+def measure(
+    sim: NsxSimulator,
+    step: str,
+    action: Callable[[], Any],
+    budget: Callable[[Counter[str]], bool],
+    budget_text: str,
+) -> tuple[StepCount, Any]:
+    sim.clear_requests()
+    started = time.perf_counter()
+    result = action()
+    millis = (time.perf_counter() - started) * 1000
+    counts = classify(sim)
+    total = sum(counts.values())
+    row = StepCount(
+        step,
+        total,
+        counts["reads"],
+        counts["writes"],
+        counts["polls"],
+        millis,
+        budget_text,
+        budget(counts),
+    )
+    return row, result
+
+
+def run(realization_polls: int) -> list[StepCount]:
+    states = ["UNREALIZED"] * realization_polls + ["REALIZED"]
+    tuning = ClientTuning(realization_first_interval=0.01, realization_max_interval=0.01)
+    ChildSegmentProvider.tuning = tuning
+    ChildSegmentProvider.environ = {}
+    with NsxSimulator(realization=states) as sim:
+        sim.seed_lab()
+        provider = ChildSegmentProvider()
+        config = {
+            "nsxt:host": sim.host,
+            "nsxt:username": sim.username,
+            "nsxt:password": sim.password,
+            "nsxt:caFile": sim.ca_file,
+        }
+        provider.configure(ConfigureRequest(Config(config, "antrea-egress")))
+        news = provider.check(
+            {},
+            {
+                "nsx_id": "egress-test-tkc-test01-prod",
+                "parent_path": LAB.node_segment_path,
+                "vlan": 110,
+                "cidr": "10.100.5.0/25",
+                "gateway": "10.100.5.1",
+                "tags": [{"scope": "antrea-egress/zone", "tag": "prod"}],
+            },
+        ).inputs
+        rows = []
+        row, created = measure(
+            sim,
+            "create",
+            lambda: provider.create(news),
+            lambda c: c["reads"] <= 2 and c["writes"] <= 2,
+            "<= 1 parent read + 1 lookup + 2 writes + polls",
+        )
+        rows.append(row)
+        outs = created.outs
+        row, _ = measure(
+            sim,
+            "diff (unchanged)",
+            lambda: provider.diff(created.id, outs, news),
+            lambda c: sum(c.values()) == 0,
+            "0 requests",
+        )
+        rows.append(row)
+        row, _ = measure(
+            sim,
+            "read (refresh)",
+            lambda: provider.read(created.id, outs),
+            lambda c: sum(c.values()) <= 2,
+            "<= 2 requests",
+        )
+        rows.append(row)
+        retagged = {**news, "tags": [*news["tags"], {"scope": "team", "tag": "payments"}]}
+        row, updated = measure(
+            sim,
+            "update (tags)",
+            lambda: provider.update(created.id, outs, retagged),
+            lambda c: c["writes"] <= 2 and c["reads"] == 0,
+            "<= 2 writes",
+        )
+        rows.append(row)
+        row, _ = measure(
+            sim,
+            "delete",
+            lambda: provider.delete(created.id, updated.outs),
+            lambda c: c["writes"] <= 2,
+            "<= 2 writes",
+        )
+        rows.append(row)
+    return rows
+
+
+def render(rows: list[StepCount], realization_polls: int) -> str:
+    lines = [
+        f"NSX requests per ChildSegment step (simulator, {realization_polls} UNREALIZED poll(s) "
+        "before REALIZED)",
+        "",
+        "| step | requests | reads | writes | realization polls | ms | budget | within |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.step} | {r.total} | {r.reads} | {r.writes} | {r.polls} | {r.millis:.0f} | "
+            f"{r.budget} | {'yes' if r.within_budget else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--realization-polls", type=int, default=1)
+    args = parser.parse_args(argv)
+    rows = run(args.realization_polls)
+    print(render(rows, args.realization_polls))
+    return 0 if all(r.within_budget for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""ChildSegment check, diff and serialization: everything that must work without NSX."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import dill
+import httpx
+import pytest
+from pulumi.dynamic import Config, ConfigureRequest
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime._serialization import _deserialize, _serialize
+
+from antrea_egress.providers.child_segment import UNKNOWN, ChildSegmentProvider
+
+PARENT = "/infra/segments/vnet_60f55536-121d-40d0-ac48-4cb976decf3d_0"
+GOOD: dict[str, Any] = {
+    "nsx_id": "egress-test-tkc-test01-prod",
+    "parent_path": PARENT,
+    "vlan": 110.0,  # the engine sends numbers as floats
+    "cidr": "10.100.5.0/25",
+    "gateway": "10.100.5.1",
+    "tags": [{"scope": "antrea-egress/zone", "tag": "prod"}],
+}
+
+
+def failures(news: dict[str, Any]) -> dict[str, str]:
+    result = ChildSegmentProvider().check({}, news)
+    return {f.property: f.reason for f in result.failures}
+
+
+def test_good_inputs_pass_and_numbers_become_ints() -> None:
+    result = ChildSegmentProvider().check({}, GOOD)
+    assert result.failures == []
+    assert result.inputs["vlan"] == 110
+    assert isinstance(result.inputs["vlan"], int)
+
+
+@pytest.mark.parametrize(
+    ("change", "prop", "reason"),
+    [
+        ({"gateway": "10.100.6.1"}, "gateway", "outside 10.100.5.0/25"),
+        ({"gateway": "10.100.5.0"}, "gateway", "network address"),
+        ({"gateway": "10.100.5.127"}, "gateway", "broadcast address"),
+        ({"gateway": "not-an-ip"}, "gateway", "not an IP address"),
+        ({"cidr": "10.100.5.1/25"}, "cidr", "host bits"),
+        ({"cidr": "10.100.5.0/32"}, "cidr", "prefix length"),
+        ({"vlan": 0}, "vlan", "outside 1-4094"),
+        ({"vlan": 4095}, "vlan", "outside 1-4094"),
+        ({"vlan": 110.5}, "vlan", "integer"),
+        ({"vlan": "110"}, "vlan", "integer"),
+        ({"nsx_id": "egress/prod"}, "nsx_id", "may contain only"),
+        ({"nsx_id": "x" * 256}, "nsx_id", "at most 255"),
+        ({"nsx_id": "x" * 200}, "nsx_id", "binding map path"),
+        ({"parent_path": "/infra/tier-1s/t1"}, "parent_path", "not a segment policy path"),
+        ({"tags": [{"scope": "antrea-egress/managed-by", "tag": "me"}]}, "tags", "reserved"),
+        ({"tags": [{"scope": "s" * 129, "tag": "x"}]}, "tags", "scope longer"),
+        ({"tags": [{"scope": "s", "tag": "x" * 257}]}, "tags", "tag longer"),
+        ({"tags": [{"scope": "s"}]}, "tags", "exactly the keys"),
+        ({"description": "d" * 1025}, "description", "1024"),
+    ],
+)
+def test_each_bad_input_fails_on_its_own_property(
+    change: dict[str, Any], prop: str, reason: str
+) -> None:
+    found = failures({**GOOD, **change})
+    assert set(found) == {prop}
+    assert reason in found[prop]
+
+
+def test_every_failure_is_reported_at_once() -> None:
+    found = failures({**GOOD, "vlan": 5000, "gateway": "10.1.1.1", "nsx_id": "a b"})
+    assert set(found) == {"vlan", "gateway", "nsx_id"}
+
+
+def test_missing_required_inputs() -> None:
+    found = failures({})
+    assert {"nsx_id", "parent_path", "vlan", "cidr", "gateway"} <= set(found)
+
+
+def test_unknown_values_during_preview_are_not_judged() -> None:
+    assert failures({**GOOD, "parent_path": UNKNOWN, "vlan": UNKNOWN}) == {}
+
+
+def test_check_makes_no_network_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"network call {request.url}")
+
+    monkeypatch.setattr(ChildSegmentProvider, "transport", httpx.MockTransport(refuse))
+    provider = ChildSegmentProvider()
+    provider.check({}, GOOD)
+    provider.diff("id", {**GOOD, "vlan": 110}, GOOD)
+
+
+OLDS = {
+    **GOOD,
+    "vlan": 110,
+    "path": "/infra/segments/egress-test-tkc-test01-prod",
+    "binding_map_path": "/infra/segments/egress-test-tkc-test01-prod/x/bm",
+    "tier1_path": "/infra/tier-1s/t1",
+    "transport_zone_path": "/infra/tz",
+    "network": "10.100.5.0/25",
+    "__provider": "old-serialization",
+}
+
+
+def test_unchanged_diff_ignores_outputs_floats_and_the_provider_blob() -> None:
+    news = {**GOOD, "__provider": "new-serialization"}
+    result = ChildSegmentProvider().diff("id", OLDS, news)
+    assert result.changes is False
+    assert result.replaces == []
+
+
+@pytest.mark.parametrize(
+    ("change", "replaces"),
+    [
+        ({"vlan": 120.0}, ["vlan"]),
+        ({"parent_path": "/infra/segments/other"}, ["parent_path"]),
+        ({"cidr": "10.100.6.0/25", "gateway": "10.100.6.1"}, ["cidr", "gateway"]),
+        ({"nsx_id": "egress-other"}, ["nsx_id"]),
+    ],
+)
+def test_identity_changes_replace_deleting_first(
+    change: dict[str, Any], replaces: list[str]
+) -> None:
+    result = ChildSegmentProvider().diff("id", OLDS, {**GOOD, **change})
+    assert result.changes is True
+    assert sorted(result.replaces or []) == sorted(replaces)
+    assert result.delete_before_replace is True
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"tags": [{"scope": "team", "tag": "payments"}]}, {"description": "owned by payments"}],
+)
+def test_tags_and_description_update_in_place(change: dict[str, Any]) -> None:
+    result = ChildSegmentProvider().diff("id", OLDS, {**GOOD, **change})
+    assert result.changes is True
+    assert result.replaces == []
+
+
+def roundtrip(provider: ChildSegmentProvider) -> tuple[ChildSegmentProvider, str]:
+    serialized, _ = _serialize(True, serialize_provider, provider)
+    restored = _deserialize(lambda: dill.loads(base64.b64decode(serialized)))
+    return restored, serialized
+
+
+def test_serialization_is_deterministic_and_by_reference() -> None:
+    restored, first = roundtrip(ChildSegmentProvider())
+    assert isinstance(restored, ChildSegmentProvider)
+    assert serialize_provider(ChildSegmentProvider()) == first
+    assert b"antrea_egress.providers.child_segment" in base64.b64decode(first)
+    assert len(base64.b64decode(first)) < 400  # a class reference, not pickled code
+
+
+def test_configured_provider_serializes_without_credentials() -> None:
+    provider = ChildSegmentProvider()
+    secret = "Sup3r-Secret-Pw"
+    provider.configure(
+        ConfigureRequest(
+            Config(
+                {"nsxt:host": "127.0.0.1:1", "nsxt:username": "admin", "nsxt:password": secret},
+                "antrea-egress",
+            )
+        )
+    )
+    restored, serialized = roundtrip(provider)
+    assert secret not in base64.b64decode(serialized).decode("latin-1")
+    assert "127.0.0.1" not in base64.b64decode(serialized).decode("latin-1")
+    assert serialized == serialize_provider(ChildSegmentProvider())
+    assert restored._config == {}

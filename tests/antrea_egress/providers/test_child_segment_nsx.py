@@ -1,0 +1,362 @@
+"""ChildSegmentProvider against the NSX simulator over HTTPS: lifecycle, drift, failures."""
+
+from __future__ import annotations
+
+import dataclasses
+import ssl
+from typing import Any
+
+import httpx
+import pytest
+from pulumi.dynamic import Config, ConfigureRequest
+
+from antrea_egress.nsx.client import ClientTuning, RetryPolicy
+from antrea_egress.nsx.errors import NsxApiError, NsxAuthError, NsxTlsError
+from antrea_egress.providers.child_segment import ChildSegmentError, ChildSegmentProvider
+from nsxsim import LAB, Fault, NsxSimulator
+from tests.conftest import nsx_config
+
+FAST = ClientTuning(
+    request_timeout=5,
+    connect_timeout=2,
+    retry=RetryPolicy(max_attempts=4, initial_backoff=0.01, max_backoff=0.05, deadline=5),
+    realization_timeout=3,
+    realization_first_interval=0.01,
+    realization_max_interval=0.05,
+    conflict_timeout=0.5,
+    conflict_interval=0.05,
+)
+SEGMENT_ID = "egress-test-tkc-test01-prod"
+SEGMENT = f"/infra/segments/{SEGMENT_ID}"
+BINDING_MAP = f"{SEGMENT}/segment-connection-binding-maps/bm-{LAB.node_segment_id}"
+ZONE_TAG = {"scope": "antrea-egress/zone", "tag": "prod"}
+NEWS: dict[str, Any] = {
+    "nsx_id": SEGMENT_ID,
+    "parent_path": LAB.node_segment_path,
+    "vlan": 110.0,
+    "cidr": "10.100.5.0/25",
+    "gateway": "10.100.5.1",
+    "tags": [ZONE_TAG],
+}
+
+
+@pytest.fixture(autouse=True)
+def fast_and_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ChildSegmentProvider, "tuning", FAST)
+    monkeypatch.setattr(ChildSegmentProvider, "environ", {})
+
+
+def configured(sim: NsxSimulator, **overrides: Any) -> ChildSegmentProvider:
+    provider = ChildSegmentProvider()
+    config = {k: v for k, v in nsx_config(sim, **overrides).items() if v is not None}
+    provider.configure(ConfigureRequest(Config(config, "antrea-egress")))
+    return provider
+
+
+def checked(provider: ChildSegmentProvider, **changes: Any) -> dict[str, Any]:
+    result = provider.check({}, {**NEWS, **changes})
+    assert result.failures == []
+    return dict(result.inputs)
+
+
+def nsx_api(sim: NsxSimulator, method: str, path: str, body: dict[str, Any]) -> None:
+    """Change NSX behind the provider's back, through the API like another tool would."""
+    with httpx.Client(verify=ssl.create_default_context(cafile=sim.ca_file)) as client:
+        response = client.request(
+            method,
+            f"{sim.base_url}/policy/api/v1{path}",
+            json=body,
+            auth=(sim.username, sim.password),
+        )
+        response.raise_for_status()
+
+
+def writes(sim: NsxSimulator) -> list[tuple[str, str]]:
+    return [(r.method, r.path) for r in sim.requests if r.method in {"PATCH", "PUT", "DELETE"}]
+
+
+def test_full_lifecycle(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    inputs = checked(provider)
+
+    created = provider.create(inputs)
+    assert created.id == SEGMENT_ID
+    segment, binding = sim.get(SEGMENT), sim.get(BINDING_MAP)
+    assert segment is not None
+    assert binding is not None
+    assert segment["connectivity_path"] == LAB.tier1_path
+    assert segment["transport_zone_path"] == LAB.transport_zone_path
+    assert [s["gateway_address"] for s in segment["subnets"]] == ["10.100.5.1/25"]
+    assert {"scope": "antrea-egress/managed-by", "tag": "pulumi"} in segment["tags"]
+    assert ZONE_TAG in segment["tags"]
+    assert "vlan_ids" not in segment  # the VLAN belongs in the binding map
+    assert (binding["segment_path"], binding["vlan_traffic_tag"]) == (LAB.node_segment_path, 110)
+    outs = created.outs
+    assert outs["path"] == SEGMENT
+    assert outs["binding_map_path"] == BINDING_MAP
+    assert outs["tier1_path"] == LAB.tier1_path
+    assert outs["transport_zone_path"] == LAB.transport_zone_path
+    assert outs["network"] == "10.100.5.0/25"
+
+    read = provider.read(SEGMENT_ID, outs)
+    assert read.id == SEGMENT_ID
+    assert read.inputs is not None
+    assert {k: read.inputs[k] for k in inputs} == inputs  # no drift right after create
+    assert provider.diff(SEGMENT_ID, read.outs, inputs).changes is False
+
+    retagged = checked(provider, tags=[ZONE_TAG, {"scope": "team", "tag": "payments"}])
+    diff = provider.diff(SEGMENT_ID, outs, retagged)
+    assert (diff.changes, diff.replaces) == (True, [])
+    updated = provider.update(SEGMENT_ID, outs, retagged)
+    assert updated.outs is not None
+    assert updated.outs["binding_map_path"] == BINDING_MAP
+    for path in (SEGMENT, BINDING_MAP):
+        stored = sim.get(path)
+        assert stored is not None
+        assert {"scope": "team", "tag": "payments"} in stored["tags"]
+
+    revlanned = provider.diff(SEGMENT_ID, updated.outs, checked(provider, vlan=120))
+    assert revlanned.replaces == ["vlan"]
+    assert revlanned.delete_before_replace is True
+
+    sim.clear_requests()
+    provider.delete(SEGMENT_ID, updated.outs)
+    assert sim.get(SEGMENT) is None
+    assert sim.get(BINDING_MAP) is None
+    assert writes(sim) == [
+        ("DELETE", "/policy/api/v1" + BINDING_MAP),
+        ("DELETE", "/policy/api/v1" + SEGMENT),
+    ]
+    assert sim.get(LAB.node_segment_path) is not None  # the parent is never touched
+
+
+def test_refresh_reports_a_segment_deleted_out_of_band_as_gone(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    outs = provider.create(checked(provider)).outs
+    sim.remove(BINDING_MAP)
+    sim.remove(SEGMENT)
+    assert provider.read(SEGMENT_ID, outs).id is None
+
+
+def test_refresh_shows_vlan_and_gateway_changed_out_of_band(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    inputs = checked(provider)
+    outs = provider.create(inputs).outs
+    sim.modify(BINDING_MAP, vlan_traffic_tag=999)
+    sim.modify(SEGMENT, subnets=[{"gateway_address": "10.100.5.126/25"}])
+
+    read = provider.read(SEGMENT_ID, outs)
+    assert read.inputs is not None
+    assert (read.inputs["vlan"], read.inputs["gateway"]) == (999, "10.100.5.126")
+    diff = provider.diff(SEGMENT_ID, read.outs, inputs)
+    assert sorted(diff.replaces or []) == ["gateway", "vlan"]
+
+
+def test_refresh_shows_a_binding_map_deleted_out_of_band(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    inputs = checked(provider)
+    outs = provider.create(inputs).outs
+    sim.remove(BINDING_MAP)
+    read = provider.read(SEGMENT_ID, outs)
+    assert read.inputs is not None
+    assert (read.inputs["parent_path"], read.inputs["vlan"]) == (None, None)
+    assert "vlan" in (provider.diff(SEGMENT_ID, read.outs, inputs).replaces or [])
+
+
+def test_realization_error_fails_with_nsx_alarm_and_rolls_back(sim: NsxSimulator) -> None:
+    sim.set_realization(
+        "segment-connection-binding-maps", ["UNREALIZED", "ERROR"], alarm="VLAN 110 clash"
+    )
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError, match="VLAN 110 clash") as caught:
+        provider.create(checked(provider))
+    assert "rolled back" in str(caught.value)
+    assert sim.get(SEGMENT) is None
+    assert sim.get(BINDING_MAP) is None
+
+
+def test_failure_between_segment_and_binding_map_rolls_back(sim: NsxSimulator) -> None:
+    sim.add_fault(
+        Fault(
+            path_regex="segment-connection-binding-maps",
+            method="PATCH",
+            status=400,
+            error_code=500012,
+        )
+    )
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError, match="rolled back"):
+        provider.create(checked(provider))
+    assert sim.get(SEGMENT) is None
+
+
+def test_failed_rollback_then_next_up_converges(sim: NsxSimulator) -> None:
+    sim.add_fault(
+        Fault(
+            path_regex="segment-connection-binding-maps",
+            method="PATCH",
+            status=400,
+            error_code=500012,
+        )
+    )
+    sim.add_fault(Fault(path_regex=f"{SEGMENT}$", method="DELETE", drop=True, times=100))
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError, match="Run `pulumi up` again"):
+        provider.create(checked(provider))
+    assert sim.get(SEGMENT) is not None  # left behind, and the message said so
+    assert sim.get(BINDING_MAP) is None
+
+    sim.clear_faults()
+    inputs = checked(provider)
+    created = provider.create(inputs)  # the next `pulumi up` runs create again
+    assert sim.get(BINDING_MAP) is not None
+    read = provider.read(SEGMENT_ID, created.outs)
+    assert provider.diff(SEGMENT_ID, read.outs, inputs).changes is False
+
+
+def test_parent_must_exist_and_be_connected_to_a_tier1(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError, match="does not exist in NSX"):
+        provider.create(checked(provider, parent_path="/infra/segments/no-such-parent"))
+    sim.seed_segment("isolated", connectivity_path=None)
+    with pytest.raises(ChildSegmentError, match="not connected to a Tier-1"):
+        provider.create(checked(provider, parent_path="/infra/segments/isolated"))
+    assert writes(sim) == []
+
+
+def test_vlan_taken_by_another_child_is_refused_before_writing(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    provider.create(checked(provider, nsx_id="egress-other", tags=[]))
+    sim.clear_requests()
+    with pytest.raises(ChildSegmentError, match="/infra/segments/egress-other") as caught:
+        provider.create(checked(provider))
+    assert "VLAN 110" in str(caught.value)
+    assert writes(sim) == []
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(path_regex=LAB.node_segment_id, method="GET", status=429, times=2),
+        Fault(path_regex=LAB.node_segment_id, method="GET", status=503, times=2),
+        Fault(path_regex="/infra/segments/egress-", method="PATCH", drop=True, times=2),
+    ],
+    ids=["429", "503", "dropped-connection"],
+)
+def test_transient_failures_are_retried(sim: NsxSimulator, fault: Fault) -> None:
+    sim.add_fault(fault)
+    provider = configured(sim)
+    provider.create(checked(provider))
+    assert sim.get(BINDING_MAP) is not None
+    retried = [r for r in sim.requests if r.status in (0, 429, 503)]
+    assert len(retried) == 2
+
+
+def test_retries_are_bounded(sim: NsxSimulator) -> None:
+    sim.add_fault(Fault(path_regex=LAB.node_segment_id, method="GET", status=503, times=1000))
+    provider = configured(sim)
+    with pytest.raises(NsxApiError, match="HTTP 503"):
+        provider.create(checked(provider))
+    assert len(sim.requests) == FAST.retry.max_attempts
+
+
+def test_rate_limited_nsx_still_converges(
+    sim: NsxSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A one-second rate window needs backoff that can reach a second, as the defaults do.
+    patient = RetryPolicy(max_attempts=10, initial_backoff=0.2, max_backoff=1.0, deadline=20)
+    monkeypatch.setattr(ChildSegmentProvider, "tuning", dataclasses.replace(FAST, retry=patient))
+    sim.rate_limit_per_second = 3
+    provider = configured(sim)
+    provider.create(checked(provider))
+    assert sim.get(BINDING_MAP) is not None
+    assert any(r.status == 429 for r in sim.requests)
+
+
+def test_wrong_credentials_fail_once_with_a_hint(sim: NsxSimulator) -> None:
+    provider = configured(sim, **{"nsxt:password": "wrong-password"})
+    with pytest.raises(NsxAuthError, match="nsxt:username and nsxt:password") as caught:
+        provider.create(checked(provider))
+    assert "wrong-password" not in str(caught.value)
+    assert len(sim.requests) == 1
+
+
+def test_tls_fails_without_the_ca_and_says_to_set_ca_file(sim: NsxSimulator) -> None:
+    provider = configured(sim, **{"nsxt:caFile": None})
+    with pytest.raises(NsxTlsError, match="nsxt:caFile"):
+        provider.create(checked(provider))
+    assert sim.get(SEGMENT) is None
+
+
+def test_tls_verification_can_be_switched_off_explicitly(sim: NsxSimulator) -> None:
+    provider = configured(sim, **{"nsxt:caFile": None, "nsxt:allowUnverifiedSsl": "true"})
+    provider.create(checked(provider))
+    assert sim.get(SEGMENT) is not None
+
+
+def test_session_auth_and_relogin_after_expiry(sim: NsxSimulator) -> None:
+    provider = configured(sim, **{"nsxt:sessionAuth": True})
+    outs = provider.create(checked(provider)).outs
+    assert sim.requests[0].path == "/api/session/create"
+    assert all(r.user == sim.username for r in sim.requests)
+    sim.expire_sessions()
+    assert provider.read(SEGMENT_ID, outs).id == SEGMENT_ID  # new client, new session
+    provider.delete(SEGMENT_ID, outs)
+    assert sim.get(SEGMENT) is None
+
+
+def test_delete_treats_missing_objects_as_deleted(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    outs = provider.create(checked(provider)).outs
+    provider.delete(SEGMENT_ID, outs)
+    provider.delete(SEGMENT_ID, outs)  # again: both 404, both fine
+
+
+def test_delete_waits_out_a_passing_conflict(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    outs = provider.create(checked(provider)).outs
+    sim.add_fault(
+        Fault(path_regex=f"{SEGMENT}$", method="DELETE", status=400, error_code=500030, times=2)
+    )
+    provider.delete(SEGMENT_ID, outs)
+    assert sim.get(SEGMENT) is None
+
+
+def test_delete_surfaces_a_lasting_conflict_with_nsx_message(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    outs = provider.create(checked(provider)).outs
+    other_parent = sim.seed_segment("someone-elses-parent", connectivity_path=LAB.tier1_path)
+    stray = {"segment_path": other_parent, "vlan_traffic_tag": 7}
+    nsx_api(sim, "PATCH", f"{SEGMENT}/segment-connection-binding-maps/stray", stray)
+    with pytest.raises(NsxApiError, match="500030") as caught:
+        provider.delete(SEGMENT_ID, outs)
+    assert "cannot be deleted" in str(caught.value)
+    assert sim.get(SEGMENT) is not None
+
+
+def test_replace_with_the_same_id_waits_for_the_purge(sim: NsxSimulator) -> None:
+    slow = NsxSimulator(purge_delay=0.3).start()
+    try:
+        slow.seed_lab()
+        provider = configured(slow)
+        outs = provider.create(checked(provider)).outs
+        provider.delete(SEGMENT_ID, outs)
+        provider.create(checked(provider, vlan=120))  # delete-before-replace, same id
+        binding = slow.get(BINDING_MAP)
+        assert binding is not None
+        assert binding["vlan_traffic_tag"] == 120
+        assert any(r.status == 400 for r in slow.requests)  # 500045 was seen and waited out
+    finally:
+        slow.stop()
+
+
+def test_update_of_description_only_writes_the_segment(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    inputs = checked(provider)
+    outs = provider.create(inputs).outs
+    sim.clear_requests()
+    provider.update(SEGMENT_ID, outs, checked(provider, description="payments egress"))
+    assert writes(sim) == [("PATCH", "/policy/api/v1" + SEGMENT)]
+    stored = sim.get(SEGMENT)
+    assert stored is not None
+    assert stored["description"] == "payments egress"
