@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from nsxsim import NsxSimulator
+from tests.pulumi_harness import fresh_event_loop
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain"}
 
@@ -104,3 +105,19 @@ def nsx_config(simulator: NsxSimulator, **overrides: Any) -> dict[str, Any]:
         "nsxt:caFile": simulator.ca_file,
         **overrides,
     }
+
+
+@pytest.fixture
+def pulumi_runtime() -> Iterator[Any]:
+    """A fresh event loop and root Stack per test that runs a program under mocks."""
+    from pulumi.runtime import settings
+
+    saved = settings.SETTINGS
+    yield from fresh_event_loop()
+    settings.configure(saved)
+
+
+def outs_of(result: Any) -> dict[str, Any]:
+    """The outputs of a provider's Create/Read/UpdateResult (typed Optional by the SDK)."""
+    assert result.outs is not None
+    return dict(result.outs)

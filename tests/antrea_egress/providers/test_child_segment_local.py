@@ -12,7 +12,8 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime._serialization import _deserialize, _serialize
 
-from antrea_egress.providers.child_segment import UNKNOWN, ChildSegmentProvider
+from antrea_egress.providers.base import UNKNOWN
+from antrea_egress.providers.child_segment import ChildSegmentProvider
 
 PARENT = "/infra/segments/vnet_60f55536-121d-40d0-ac48-4cb976decf3d_0"
 GOOD: dict[str, Any] = {

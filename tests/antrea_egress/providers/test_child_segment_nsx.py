@@ -14,7 +14,7 @@ from antrea_egress.nsx.client import ClientTuning, RetryPolicy
 from antrea_egress.nsx.errors import NsxApiError, NsxAuthError, NsxTlsError
 from antrea_egress.providers.child_segment import ChildSegmentError, ChildSegmentProvider
 from nsxsim import LAB, Fault, NsxSimulator
-from tests.conftest import nsx_config
+from tests.conftest import nsx_config, outs_of
 
 FAST = ClientTuning(
     request_timeout=5,
@@ -91,7 +91,7 @@ def test_full_lifecycle(sim: NsxSimulator) -> None:
     assert ZONE_TAG in segment["tags"]
     assert "vlan_ids" not in segment  # the VLAN belongs in the binding map
     assert (binding["segment_path"], binding["vlan_traffic_tag"]) == (LAB.node_segment_path, 110)
-    outs = created.outs
+    outs = outs_of(created)
     assert outs["path"] == SEGMENT
     assert outs["binding_map_path"] == BINDING_MAP
     assert outs["tier1_path"] == LAB.tier1_path
@@ -102,25 +102,24 @@ def test_full_lifecycle(sim: NsxSimulator) -> None:
     assert read.id == SEGMENT_ID
     assert read.inputs is not None
     assert {k: read.inputs[k] for k in inputs} == inputs  # no drift right after create
-    assert provider.diff(SEGMENT_ID, read.outs, inputs).changes is False
+    assert provider.diff(SEGMENT_ID, outs_of(read), inputs).changes is False
 
     retagged = checked(provider, tags=[ZONE_TAG, {"scope": "team", "tag": "payments"}])
     diff = provider.diff(SEGMENT_ID, outs, retagged)
     assert (diff.changes, diff.replaces) == (True, [])
     updated = provider.update(SEGMENT_ID, outs, retagged)
-    assert updated.outs is not None
-    assert updated.outs["binding_map_path"] == BINDING_MAP
+    assert outs_of(updated)["binding_map_path"] == BINDING_MAP
     for path in (SEGMENT, BINDING_MAP):
         stored = sim.get(path)
         assert stored is not None
         assert {"scope": "team", "tag": "payments"} in stored["tags"]
 
-    revlanned = provider.diff(SEGMENT_ID, updated.outs, checked(provider, vlan=120))
+    revlanned = provider.diff(SEGMENT_ID, outs_of(updated), checked(provider, vlan=120))
     assert revlanned.replaces == ["vlan"]
     assert revlanned.delete_before_replace is True
 
     sim.clear_requests()
-    provider.delete(SEGMENT_ID, updated.outs)
+    provider.delete(SEGMENT_ID, outs_of(updated))
     assert sim.get(SEGMENT) is None
     assert sim.get(BINDING_MAP) is None
     assert writes(sim) == [
@@ -132,7 +131,7 @@ def test_full_lifecycle(sim: NsxSimulator) -> None:
 
 def test_refresh_reports_a_segment_deleted_out_of_band_as_gone(sim: NsxSimulator) -> None:
     provider = configured(sim)
-    outs = provider.create(checked(provider)).outs
+    outs = outs_of(provider.create(checked(provider)))
     sim.remove(BINDING_MAP)
     sim.remove(SEGMENT)
     assert provider.read(SEGMENT_ID, outs).id is None
@@ -141,26 +140,26 @@ def test_refresh_reports_a_segment_deleted_out_of_band_as_gone(sim: NsxSimulator
 def test_refresh_shows_vlan_and_gateway_changed_out_of_band(sim: NsxSimulator) -> None:
     provider = configured(sim)
     inputs = checked(provider)
-    outs = provider.create(inputs).outs
+    outs = outs_of(provider.create(inputs))
     sim.modify(BINDING_MAP, vlan_traffic_tag=999)
     sim.modify(SEGMENT, subnets=[{"gateway_address": "10.100.5.126/25"}])
 
     read = provider.read(SEGMENT_ID, outs)
     assert read.inputs is not None
     assert (read.inputs["vlan"], read.inputs["gateway"]) == (999, "10.100.5.126")
-    diff = provider.diff(SEGMENT_ID, read.outs, inputs)
+    diff = provider.diff(SEGMENT_ID, outs_of(read), inputs)
     assert sorted(diff.replaces or []) == ["gateway", "vlan"]
 
 
 def test_refresh_shows_a_binding_map_deleted_out_of_band(sim: NsxSimulator) -> None:
     provider = configured(sim)
     inputs = checked(provider)
-    outs = provider.create(inputs).outs
+    outs = outs_of(provider.create(inputs))
     sim.remove(BINDING_MAP)
     read = provider.read(SEGMENT_ID, outs)
     assert read.inputs is not None
     assert (read.inputs["parent_path"], read.inputs["vlan"]) == (None, None)
-    assert "vlan" in (provider.diff(SEGMENT_ID, read.outs, inputs).replaces or [])
+    assert "vlan" in (provider.diff(SEGMENT_ID, outs_of(read), inputs).replaces or [])
 
 
 def test_realization_error_fails_with_nsx_alarm_and_rolls_back(sim: NsxSimulator) -> None:
@@ -210,8 +209,8 @@ def test_failed_rollback_then_next_up_converges(sim: NsxSimulator) -> None:
     inputs = checked(provider)
     created = provider.create(inputs)  # the next `pulumi up` runs create again
     assert sim.get(BINDING_MAP) is not None
-    read = provider.read(SEGMENT_ID, created.outs)
-    assert provider.diff(SEGMENT_ID, read.outs, inputs).changes is False
+    read = provider.read(SEGMENT_ID, outs_of(created))
+    assert provider.diff(SEGMENT_ID, outs_of(read), inputs).changes is False
 
 
 def test_parent_must_exist_and_be_connected_to_a_tier1(sim: NsxSimulator) -> None:
@@ -296,7 +295,7 @@ def test_tls_verification_can_be_switched_off_explicitly(sim: NsxSimulator) -> N
 
 def test_session_auth_and_relogin_after_expiry(sim: NsxSimulator) -> None:
     provider = configured(sim, **{"nsxt:sessionAuth": True})
-    outs = provider.create(checked(provider)).outs
+    outs = outs_of(provider.create(checked(provider)))
     assert sim.requests[0].path == "/api/session/create"
     assert all(r.user == sim.username for r in sim.requests)
     sim.expire_sessions()
@@ -307,14 +306,14 @@ def test_session_auth_and_relogin_after_expiry(sim: NsxSimulator) -> None:
 
 def test_delete_treats_missing_objects_as_deleted(sim: NsxSimulator) -> None:
     provider = configured(sim)
-    outs = provider.create(checked(provider)).outs
+    outs = outs_of(provider.create(checked(provider)))
     provider.delete(SEGMENT_ID, outs)
     provider.delete(SEGMENT_ID, outs)  # again: both 404, both fine
 
 
 def test_delete_waits_out_a_passing_conflict(sim: NsxSimulator) -> None:
     provider = configured(sim)
-    outs = provider.create(checked(provider)).outs
+    outs = outs_of(provider.create(checked(provider)))
     sim.add_fault(
         Fault(path_regex=f"{SEGMENT}$", method="DELETE", status=400, error_code=500030, times=2)
     )
@@ -324,7 +323,7 @@ def test_delete_waits_out_a_passing_conflict(sim: NsxSimulator) -> None:
 
 def test_delete_surfaces_a_lasting_conflict_with_nsx_message(sim: NsxSimulator) -> None:
     provider = configured(sim)
-    outs = provider.create(checked(provider)).outs
+    outs = outs_of(provider.create(checked(provider)))
     other_parent = sim.seed_segment("someone-elses-parent", connectivity_path=LAB.tier1_path)
     stray = {"segment_path": other_parent, "vlan_traffic_tag": 7}
     nsx_api(sim, "PATCH", f"{SEGMENT}/segment-connection-binding-maps/stray", stray)
@@ -339,7 +338,7 @@ def test_replace_with_the_same_id_waits_for_the_purge(sim: NsxSimulator) -> None
     try:
         slow.seed_lab()
         provider = configured(slow)
-        outs = provider.create(checked(provider)).outs
+        outs = outs_of(provider.create(checked(provider)))
         provider.delete(SEGMENT_ID, outs)
         provider.create(checked(provider, vlan=120))  # delete-before-replace, same id
         binding = slow.get(BINDING_MAP)
@@ -353,7 +352,7 @@ def test_replace_with_the_same_id_waits_for_the_purge(sim: NsxSimulator) -> None
 def test_update_of_description_only_writes_the_segment(sim: NsxSimulator) -> None:
     provider = configured(sim)
     inputs = checked(provider)
-    outs = provider.create(inputs).outs
+    outs = outs_of(provider.create(inputs))
     sim.clear_requests()
     provider.update(SEGMENT_ID, outs, checked(provider, description="payments egress"))
     assert writes(sim) == [("PATCH", "/policy/api/v1" + SEGMENT)]

@@ -1,0 +1,65 @@
+"""antrea-egress: per-application egress IPs for a Tanzu cluster on NSX.
+
+Loads and validates the stack configuration, composes the cluster and its egress zones, and
+exports what firewall teams and pipelines need. Everything else lives in components/ and
+antrea_egress/.
+"""
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from antrea_egress import nsxt
+from antrea_egress.config import ConfigError, read_access_config, read_pulumi_config
+from components.egress_zone import EgressZone, EgressZoneArgs
+from components.tanzu_cluster import TanzuCluster, TanzuClusterArgs
+
+try:
+    stack, warnings = read_pulumi_config()
+except ConfigError as error:
+    raise pulumi.RunError(f"invalid stack configuration:\n{error}") from None
+for warning in warnings:
+    pulumi.log.warn(warning)
+access = read_access_config()
+
+supervisor = k8s.Provider(
+    "supervisor",
+    context=access.supervisor_context,
+    kubeconfig=access.supervisor_kubeconfig,
+    # `kubectl vsphere login` tokens expire every 10 hours; a new token must not replace the
+    # provider, which would replace the cluster declared through it.
+    cluster_identifier=f"supervisor/{access.supervisor_context or 'current-context'}",
+)
+nsx = nsxt.Provider(
+    "nsx",
+    host=access.nsx_host,
+    username=access.nsx_username,
+    password=access.nsx_password,
+    allow_unverified_ssl=access.nsx_allow_unverified_ssl,
+    ca_file=access.nsx_ca_file,
+    session_auth=access.nsx_session_auth,
+)
+
+cluster = TanzuCluster(stack.cluster.name, TanzuClusterArgs(stack.cluster), supervisor=supervisor)
+zones = [
+    EgressZone(
+        zone.name,
+        EgressZoneArgs(
+            zone=zone,
+            cluster=stack.cluster,
+            parent_segment_path=zone.parent_segment or cluster.node_segment_path,
+            nat_mode=stack.nat_mode,
+            demo_workloads=stack.demo_workloads,
+        ),
+        guest=cluster.guest_provider,
+        nsx=nsx,
+    )
+    for zone in stack.zones
+]
+
+pulumi.export("cluster", cluster.name)
+pulumi.export("vsphereNamespace", stack.cluster.vsphere_namespace)
+pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("nodeSegment", cluster.node_segment_path)
+pulumi.export(
+    "zones", {cfg.name: zone.summary for cfg, zone in zip(stack.zones, zones, strict=True)}
+)

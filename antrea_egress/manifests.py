@@ -1,0 +1,175 @@
+"""The Kubernetes objects of a stack, as plain dicts: one source of truth for their shape.
+
+Components turn these into Pulumi resources; the offline render writes them to YAML; tests
+validate them against the CRD schemas. Nothing here imports Pulumi.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from antrea_egress import naming
+from antrea_egress.config import ClusterConfig, ZoneConfig
+
+ANTREA_CONFIG_API = "cni.tanzu.vmware.com/v1alpha1"
+TKC_API = "run.tanzu.vmware.com/v1alpha3"
+ANTREA_API = "crd.antrea.io/v1beta1"
+
+# The AntreaConfig's NSX block. The field procedure (run on TKG Service 3.2) writes
+# `antreaNSX`; the last public CRD (tanzu-framework v0.29) spells it `antreaNsx`, and the API
+# server silently prunes a key its schema lacks. UNCONFIRMED which one the Supervisor's CRD
+# has: check with
+#   kubectl explain antreaconfig.spec --api-version=cni.tanzu.vmware.com/v1alpha1
+# and change this one constant if it says antreaNsx.
+ANTREA_NSX_BLOCK = "antreaNSX"
+
+# Egress needs Antrea's encap mode; antrea-nsx-routed (noEncap) does not support it.
+TKC_CNI = "antrea"
+
+WAIT_FOR = "pulumi.com/waitFor"
+TKC_READY = "condition=Ready"
+# Antrea writes the allocated IP into status once an agent has assigned it to a Node.
+EGRESS_ASSIGNED = "jsonpath={.status.egressIP}"
+
+DEMO_IMAGE = "nginx:1.27"
+DEMO_APP_LABEL = {"app": "web"}
+DEMO_REPLICAS = 2
+
+MANAGED_LABELS = {
+    "app.kubernetes.io/managed-by": "pulumi",
+    "app.kubernetes.io/part-of": "antrea-egress",
+}
+
+
+def zone_labels(zone: ZoneConfig) -> dict[str, str]:
+    return {**MANAGED_LABELS, naming.TAG_SCOPE_ZONE: zone.name}
+
+
+# --- Supervisor objects ------------------------------------------------------------------
+
+
+def antrea_config(cluster: ClusterConfig) -> dict[str, Any]:
+    """Must exist before the TKC: the Supervisor adopts it only under this name, and
+    `enable` of the NSX block is immutable once created."""
+    return {
+        "apiVersion": ANTREA_CONFIG_API,
+        "kind": "AntreaConfig",
+        "metadata": {
+            "name": naming.antrea_config_name(cluster.name),
+            "namespace": cluster.vsphere_namespace,
+        },
+        "spec": {
+            "antrea": {"config": {"featureGates": cluster.antrea.effective_feature_gates}},
+            ANTREA_NSX_BLOCK: {"enable": cluster.antrea.nsx},
+        },
+    }
+
+
+def tanzu_kubernetes_cluster(cluster: ClusterConfig) -> dict[str, Any]:
+    control_plane = cluster.control_plane
+    if cluster.tkr is None or control_plane is None:
+        raise ValueError(f"cluster {cluster.name} is not managed here (manage: false)")
+    return {
+        "apiVersion": TKC_API,
+        "kind": "TanzuKubernetesCluster",
+        "metadata": {
+            "name": cluster.name,
+            "namespace": cluster.vsphere_namespace,
+            "annotations": {WAIT_FOR: TKC_READY},
+        },
+        "spec": {
+            "topology": {
+                "controlPlane": {
+                    "replicas": control_plane.replicas,
+                    "vmClass": control_plane.vm_class,
+                    "storageClass": control_plane.storage_class,
+                    "tkr": {"reference": {"name": cluster.tkr}},
+                },
+                "nodePools": [
+                    {
+                        "name": pool.name,
+                        "replicas": pool.replicas,
+                        "vmClass": pool.vm_class,
+                        "storageClass": pool.storage_class,
+                    }
+                    for pool in cluster.node_pools
+                ],
+            },
+            "settings": {
+                "network": {
+                    "cni": {"name": TKC_CNI},
+                    "pods": {"cidrBlocks": list(cluster.network.pods)},
+                    "services": {"cidrBlocks": list(cluster.network.services)},
+                }
+            },
+        },
+    }
+
+
+# --- guest-cluster objects ---------------------------------------------------------------
+
+
+def external_ip_pool(zone: ZoneConfig) -> dict[str, Any]:
+    """Cluster-scoped; `subnetInfo` puts the egress IPs on the zone's VLAN and gateway."""
+    return {
+        "apiVersion": ANTREA_API,
+        "kind": "ExternalIPPool",
+        "metadata": {"name": naming.external_ip_pool_name(zone.name), "labels": zone_labels(zone)},
+        "spec": {
+            "ipRanges": [ip_range.to_antrea() for ip_range in zone.ip_ranges],
+            "subnetInfo": zone.subnet_info(),
+            "nodeSelector": zone.node_selector.to_kubernetes(),
+        },
+    }
+
+
+def egress(zone: ZoneConfig) -> dict[str, Any]:
+    """Cluster-scoped; never sets spec.egressIP, which antrea-controller writes itself."""
+    return {
+        "apiVersion": ANTREA_API,
+        "kind": "Egress",
+        "metadata": {
+            "name": naming.egress_name(zone.name),
+            "labels": zone_labels(zone),
+            "annotations": {WAIT_FOR: EGRESS_ASSIGNED},
+        },
+        "spec": {
+            "appliedTo": zone.applied_to.to_antrea(),
+            "externalIPPool": naming.external_ip_pool_name(zone.name),
+        },
+    }
+
+
+def demo_namespace(zone: ZoneConfig) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": zone.applied_to.namespace, "labels": zone_labels(zone)},
+    }
+
+
+def demo_deployment(zone: ZoneConfig) -> dict[str, Any]:
+    """The field procedure's test workload; its pods carry the zone's pod labels too, so the
+    zone's Egress selects them."""
+    labels = {**DEMO_APP_LABEL, **zone.applied_to.pod_selector.match_labels}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": naming.demo_deployment_name(),
+            "namespace": zone.applied_to.namespace,
+            "labels": zone_labels(zone),
+        },
+        "spec": {
+            "replicas": DEMO_REPLICAS,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [
+                        {"name": "web", "image": DEMO_IMAGE, "ports": [{"containerPort": 80}]}
+                    ]
+                },
+            },
+        },
+    }

@@ -1,0 +1,185 @@
+"""EgressZone: a child segment, its NoSNAT rule, an ExternalIPPool and the Egress that uses it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from antrea_egress import manifests, naming, nsxt
+from antrea_egress.config import ClusterConfig, ZoneConfig
+from antrea_egress.kubernetes_object import KubernetesObject
+from antrea_egress.providers.child_segment import ChildSegment, ChildSegmentArgs
+from antrea_egress.providers.range_history import IpRangeHistory
+
+# UNCONFIRMED (nsx-policy-api.md §2.2): the priority of NCP's own SNAT rules on the namespace
+# Tier-1. Lower numbers are evaluated first within the USER section, and the rule matches only
+# this zone's own CIDR, so 0 puts it ahead of any SNAT that could catch the same traffic.
+NO_SNAT_RULE_PRIORITY = 0
+EGRESS_ASSIGN_TIMEOUT = "10m"
+
+
+@dataclass(frozen=True)
+class EgressZoneArgs:
+    zone: ZoneConfig
+    cluster: ClusterConfig
+    parent_segment_path: pulumi.Input[str]
+    nat_mode: bool
+    demo_workloads: bool
+
+
+class EgressZone(pulumi.ComponentResource):
+    """Pods selected by `appliedTo` leave the cluster with an IP from the zone's own subnet."""
+
+    egress_ip: pulumi.Output[str | None]
+    egress_node: pulumi.Output[str | None]
+    segment_path: pulumi.Output[str]
+    tier1_path: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: EgressZoneArgs,
+        *,
+        guest: k8s.Provider,
+        nsx: pulumi.ProviderResource,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("antrea-egress:index:EgressZone", resource_name, None, opts)
+        zone, cluster = args.zone, args.cluster
+        segment_id = naming.child_segment_id(cluster.vsphere_namespace, cluster.name, zone.name)
+        tags = naming.ownership_tags(cluster.vsphere_namespace, cluster.name, zone.name)
+
+        self.segment = ChildSegment(
+            f"{resource_name}-segment",
+            ChildSegmentArgs(
+                nsx_id=segment_id,
+                parent_path=args.parent_segment_path,
+                vlan=zone.vlan,
+                cidr=zone.cidr,
+                gateway=zone.gateway,
+                description=f"Antrea egress zone {zone.name} of {cluster.vsphere_namespace}/"
+                f"{cluster.name}",
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        network_ready: list[pulumi.Resource] = [self.segment]
+        self.no_snat_rule = None
+        if args.nat_mode:
+            self.no_snat_rule = self._no_snat_rule(resource_name, zone, segment_id, tags, nsx)
+            network_ready.append(self.no_snat_rule)
+
+        on_guest = pulumi.ResourceOptions(parent=self, provider=guest)
+        self.range_history = IpRangeHistory(
+            f"{resource_name}-ranges",
+            pool=naming.external_ip_pool_name(zone.name),
+            ip_ranges=[ip_range.to_antrea() for ip_range in zone.ip_ranges],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.pool = KubernetesObject(
+            f"{resource_name}-pool",
+            manifests.external_ip_pool(zone),
+            opts=pulumi.ResourceOptions.merge(
+                on_guest,
+                pulumi.ResourceOptions(
+                    depends_on=network_ready,
+                    # Antrea refuses edits to existing ranges: replace the pool (deleting it
+                    # first, its name is fixed) when they change; appending updates in place.
+                    replace_with=[self.range_history],
+                    delete_before_replace=True,
+                ),
+            ),
+        )
+        self.egress = KubernetesObject(
+            f"{resource_name}-egress",
+            manifests.egress(zone),
+            opts=pulumi.ResourceOptions.merge(
+                on_guest,
+                pulumi.ResourceOptions(
+                    depends_on=[self.pool],
+                    # antrea-controller writes the allocated IP into spec.egressIP.
+                    ignore_changes=["spec.egressIP"],
+                    custom_timeouts=pulumi.CustomTimeouts(
+                        create=EGRESS_ASSIGN_TIMEOUT, update=EGRESS_ASSIGN_TIMEOUT
+                    ),
+                ),
+            ),
+        )
+        if args.demo_workloads:
+            self._demo_workloads(resource_name, zone, on_guest)
+
+        self.egress_ip = self.egress.status.apply(lambda s: _status_field(s, "egressIP"))
+        self.egress_node = self.egress.status.apply(lambda s: _status_field(s, "egressNode"))
+        self.segment_path = self.segment.path
+        self.tier1_path = self.segment.tier1_path
+        self.summary = self._summary(args)
+        self.register_outputs(self.summary)
+
+    def _summary(self, args: EgressZoneArgs) -> dict[str, Any]:
+        """What a firewall team needs to know about the zone (a stack output per zone)."""
+        zone = args.zone
+        return {
+            "egressIP": self.egress_ip,
+            "egressNode": self.egress_node,
+            "cidr": zone.cidr,
+            "gateway": zone.gateway,
+            "vlan": zone.vlan,
+            "ipRanges": [ip_range.to_antrea() for ip_range in zone.ip_ranges],
+            "segmentPath": self.segment_path,
+            "tier1Path": self.tier1_path,
+            "natMode": args.nat_mode,
+            "namespace": zone.applied_to.namespace,
+            "podSelector": zone.applied_to.pod_selector.to_kubernetes(),
+        }
+
+    def _no_snat_rule(
+        self,
+        resource_name: str,
+        zone: ZoneConfig,
+        segment_id: str,
+        tags: list[dict[str, str]],
+        nsx: pulumi.ProviderResource,
+    ) -> pulumi.CustomResource:
+        rule_id = naming.nosnat_rule_id(segment_id)
+        rule: pulumi.CustomResource = nsxt.PolicyNatRule(
+            f"{resource_name}-nosnat",
+            action="NO_SNAT",
+            display_name=rule_id,
+            description=f"Antrea egress zone {zone.name}: its subnet leaves unchanged",
+            gateway_path=self.segment.tier1_path,
+            source_networks=[zone.cidr],
+            firewall_match="BYPASS",
+            nsx_id=rule_id,
+            rule_priority=NO_SNAT_RULE_PRIORITY,
+            tags=[*tags, naming.MANAGED_BY_TAG],
+            opts=pulumi.ResourceOptions(parent=self, provider=nsx),
+        )
+        return rule
+
+    def _demo_workloads(
+        self, resource_name: str, zone: ZoneConfig, on_guest: pulumi.ResourceOptions
+    ) -> None:
+        namespace: dict[str, Any] = manifests.demo_namespace(zone)
+        deployment: dict[str, Any] = manifests.demo_deployment(zone)
+        self.namespace = k8s.core.v1.Namespace(
+            f"{resource_name}-namespace", metadata=namespace["metadata"], opts=on_guest
+        )
+        metadata = deployment["metadata"]
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{resource_name}-web",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=metadata["name"],
+                # From the Namespace's output, so the Deployment waits for it.
+                namespace=self.namespace.metadata.name,
+                labels=metadata["labels"],
+            ),
+            spec=deployment["spec"],
+            opts=on_guest,
+        )
+
+
+def _status_field(status: Any, key: str) -> str | None:
+    return (status or {}).get(key) or None

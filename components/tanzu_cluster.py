@@ -1,0 +1,141 @@
+"""TanzuCluster: the AntreaConfig, the TKC, the guest kubeconfig and provider, the node segment."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from antrea_egress import manifests, naming
+from antrea_egress.config import AUTO_SEGMENT, ClusterConfig
+from antrea_egress.kubernetes_object import KubernetesObject
+from antrea_egress.providers.node_segment import NodeSegment
+
+
+@dataclass(frozen=True)
+class TanzuClusterArgs:
+    cluster: ClusterConfig
+
+
+class TanzuCluster(pulumi.ComponentResource):
+    """A TKG Service cluster prepared for Antrea egress zones, or an existing one (manage: false).
+
+    Exposes the guest cluster's kubeconfig (secret), a Kubernetes provider for it, and the node
+    segment the zones' child segments hang off.
+    """
+
+    name: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    guest_provider: k8s.Provider
+    node_segment_path: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: TanzuClusterArgs,
+        *,
+        supervisor: k8s.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("antrea-egress:index:TanzuCluster", resource_name, None, opts)
+        cluster = args.cluster
+        on_supervisor = pulumi.ResourceOptions(parent=self, provider=supervisor)
+
+        self.tkc: KubernetesObject | None = None
+        if cluster.manage:
+            self.tkc = self._declare_cluster(resource_name, cluster, on_supervisor)
+        secret = self._read_kubeconfig_secret(resource_name, cluster, on_supervisor)
+
+        self.name = pulumi.Output.from_input(cluster.name)
+        self.kubeconfig = pulumi.Output.secret(secret.data.apply(_decode_kubeconfig))
+        self.guest_provider = k8s.Provider(
+            f"{resource_name}-guest",
+            kubeconfig=self.kubeconfig,
+            # The admin kubeconfig's client certificate rotates; without a stable identity,
+            # every rotation would replace the provider and everything deployed through it.
+            cluster_identifier=f"{cluster.vsphere_namespace}/{cluster.name}",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.node_segment_path = self._node_segment(resource_name, cluster, secret)
+        self.register_outputs(
+            {
+                "name": self.name,
+                "kubeconfig": self.kubeconfig,
+                "node_segment_path": self.node_segment_path,
+            }
+        )
+
+    def _declare_cluster(
+        self, resource_name: str, cluster: ClusterConfig, on_supervisor: pulumi.ResourceOptions
+    ) -> KubernetesObject:
+        antrea_config = KubernetesObject(
+            f"{resource_name}-antrea-config",
+            manifests.antrea_config(cluster),
+            opts=pulumi.ResourceOptions.merge(
+                on_supervisor,
+                # The Supervisor adds its package label and a Cluster ownerReference.
+                pulumi.ResourceOptions(
+                    ignore_changes=["metadata.labels", "metadata.ownerReferences"]
+                ),
+            ),
+        )
+        timeout = f"{int(cluster.ready_timeout.total_seconds())}s"
+        return KubernetesObject(
+            f"{resource_name}-tkc",
+            manifests.tanzu_kubernetes_cluster(cluster),
+            opts=pulumi.ResourceOptions.merge(
+                on_supervisor,
+                pulumi.ResourceOptions(
+                    depends_on=[antrea_config],
+                    custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+                ),
+            ),
+        )
+
+    def _read_kubeconfig_secret(
+        self, resource_name: str, cluster: ClusterConfig, on_supervisor: pulumi.ResourceOptions
+    ) -> k8s.core.v1.Secret:
+        secret_id: pulumi.Input[str]
+        if self.tkc is not None:
+            # Derived from the Ready TKC's outputs: the read waits for the cluster, and a
+            # preview before the cluster exists leaves it unknown (the engine skips a read
+            # with an unknown id) instead of failing.
+            secret_id = self.tkc.metadata.apply(_kubeconfig_secret_id)
+            on_supervisor = pulumi.ResourceOptions.merge(
+                on_supervisor, pulumi.ResourceOptions(depends_on=[self.tkc])
+            )
+        else:
+            secret_id = f"{cluster.vsphere_namespace}/{naming.kubeconfig_secret_name(cluster.name)}"
+        return k8s.core.v1.Secret.get(f"{resource_name}-kubeconfig", secret_id, opts=on_supervisor)
+
+    def _node_segment(
+        self, resource_name: str, cluster: ClusterConfig, secret: k8s.core.v1.Secret
+    ) -> pulumi.Output[str]:
+        if cluster.node_segment != AUTO_SEGMENT:
+            return pulumi.Output.from_input(cluster.node_segment)
+        discovered = NodeSegment(
+            f"{resource_name}-node-segment",
+            vsphere_namespace=cluster.vsphere_namespace,
+            cluster=cluster.name,
+            # A new cluster has a new kubeconfig Secret (new uid) and a new node segment.
+            cluster_uid=secret.metadata.apply(lambda m: m.uid or ""),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
+        )
+        return discovered.path
+
+
+def _kubeconfig_secret_id(metadata: dict[str, Any]) -> str:
+    return f"{metadata['namespace']}/{naming.kubeconfig_secret_name(metadata['name'])}"
+
+
+def _decode_kubeconfig(data: Mapping[str, str] | None) -> str:
+    if not data or naming.KUBECONFIG_SECRET_KEY not in data:
+        raise ValueError(
+            f"the kubeconfig Secret has no data key {naming.KUBECONFIG_SECRET_KEY!r}; is the "
+            "cluster's control plane initialised?"
+        )
+    return base64.b64decode(data[naming.KUBECONFIG_SECRET_KEY]).decode()

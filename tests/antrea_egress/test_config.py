@@ -1,0 +1,894 @@
+"""The stack configuration validator: every rule, good and bad, and the loaders."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime.config
+import pytest
+from pulumi.runtime import settings
+from pydantic import ValidationError
+
+from antrea_egress.config import (
+    CONFIG_NAMESPACE,
+    MAX_ZONES_PER_CLUSTER,
+    ConfigError,
+    IpRange,
+    LabelSelector,
+    StackConfig,
+    ZoneConfig,
+    format_go_duration,
+    load_stack_config,
+    load_stack_file,
+    parse_go_duration,
+    read_pulumi_config,
+)
+
+Raw = dict[str, Any]
+Mutation = Callable[[Raw], None]
+
+P = "antrea-egress:"
+NODE_SEGMENT = "/infra/segments/vnet_60f55536-121d-40d0-ac48-4cb976decf3d_0"
+HOST_BITS_WARNING = (
+    "antrea-egress:cluster.network.services[0]: 10.196.0.0/12 has host bits set; "
+    "the network is 10.192.0.0/12 (the TKC accepts it)"
+)
+
+
+def field_procedure() -> Raw:
+    """The lab values of the field procedure, as a stack YAML file holds them."""
+    return {
+        "nsxt:host": "nsx.lab.home",
+        "nsxt:username": "admin",
+        "nsxt:password": {"secure": "v1:c2VjcmV0"},
+        "kubernetes:context": "supervisor",
+        "antrea-egress:cluster": {
+            "name": "tkc-test01",
+            "vsphereNamespace": "test",
+            "manage": True,
+            "tkr": "v1.31.1---vmware.2-fips-vkr.2",
+            "controlPlane": {
+                "replicas": 1,
+                "vmClass": "best-effort-medium",
+                "storageClass": "labnfs",
+            },
+            "nodePools": [
+                {
+                    "name": "worker",
+                    "replicas": 2,
+                    "vmClass": "best-effort-medium",
+                    "storageClass": "labnfs",
+                }
+            ],
+            "network": {"pods": ["192.168.0.0/16"], "services": ["10.196.0.0/12"]},
+            "antrea": {"featureGates": {"NodePortLocal": True}, "nsx": True},
+            "nodeSegment": "auto",
+            "readyTimeout": "60m",
+        },
+        "antrea-egress:natMode": True,
+        "antrea-egress:demoWorkloads": False,
+        "antrea-egress:zones": [
+            {
+                "name": "prod",
+                "vlan": 110,
+                "cidr": "10.100.5.0/25",
+                "gateway": "10.100.5.1",
+                "ipRanges": [{"start": "10.100.5.10", "end": "10.100.5.20"}],
+                "appliedTo": {"namespace": "prod", "podSelector": {"app": "web"}},
+                "nodeSelector": {},
+            },
+            {
+                "name": "staging",
+                "vlan": 120,
+                "cidr": "10.100.5.128/30",
+                "gateway": "10.100.5.129",
+                "ipRanges": [{"start": "10.100.5.130", "end": "10.100.5.130"}],
+                "appliedTo": {"namespace": "staging", "podSelector": {"app": "web"}},
+            },
+        ],
+    }
+
+
+# --- mutations of the field-procedure values ------------------------------------------------
+
+
+def put(key: str, *path: str | int, value: Any) -> Mutation:
+    """Set `value` at `path` inside the value of `antrea-egress:<key>` (or the key itself)."""
+
+    def mutate(raw: Raw) -> None:
+        if not path:
+            raw[P + key] = value
+            return
+        target = raw[P + key]
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+
+    return mutate
+
+
+def drop(key: str, *path: str | int) -> Mutation:
+    def mutate(raw: Raw) -> None:
+        if not path:
+            del raw[P + key]
+            return
+        target = raw[P + key]
+        for part in path[:-1]:
+            target = target[part]
+        del target[path[-1]]
+
+    return mutate
+
+
+def add(key: str, *path: str | int, value: Any) -> Mutation:
+    """Append `value` to the list at `path` inside the value of `antrea-egress:<key>`."""
+
+    def mutate(raw: Raw) -> None:
+        target = raw[P + key]
+        for part in path:
+            target = target[part]
+        target.append(value)
+
+    return mutate
+
+
+def cluster(*path: str | int, value: Any) -> Mutation:
+    return put("cluster", *path, value=value)
+
+
+def zone(index: int, *path: str | int, value: Any) -> Mutation:
+    return put("zones", index, *path, value=value)
+
+
+def ranges(index: int, *items: dict[str, str]) -> Mutation:
+    return zone(index, "ipRanges", value=list(items))
+
+
+def span(start: str, end: str) -> dict[str, str]:
+    return {"start": f"10.100.5.{start}", "end": f"10.100.5.{end}"}
+
+
+def apply(*mutations: Mutation) -> Raw:
+    raw = field_procedure()
+    for mutate in mutations:
+        mutate(raw)
+    return raw
+
+
+def many_zones(count: int) -> Mutation:
+    """`count` valid zones with distinct /28 subnets and VLANs."""
+    zones = [
+        {
+            "name": f"zone{i}",
+            "vlan": 200 + i,
+            "cidr": f"10.100.{10 + i}.0/28",
+            "gateway": f"10.100.{10 + i}.1",
+            "ipRanges": [{"start": f"10.100.{10 + i}.2", "end": f"10.100.{10 + i}.3"}],
+            "appliedTo": {"namespace": f"ns{i}"},
+        }
+        for i in range(count)
+    ]
+    return put("zones", value=zones)
+
+
+def problems_of(raw: Raw) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_stack_config(raw)
+    return info.value.problems
+
+
+# --- the field procedure --------------------------------------------------------------------
+
+
+def test_field_procedure_values_pass_with_exactly_the_host_bits_warning() -> None:
+    stack, warnings = load_stack_config(field_procedure())
+
+    assert warnings == [HOST_BITS_WARNING]
+    assert stack.nat_mode is True
+    assert stack.demo_workloads is False
+    assert stack.cluster.name == "tkc-test01"
+    assert stack.cluster.vsphere_namespace == "test"
+    assert stack.cluster.tkr == "v1.31.1---vmware.2-fips-vkr.2"
+    assert stack.cluster.control_plane is not None
+    assert stack.cluster.control_plane.replicas == 1
+    assert [(p.name, p.replicas, p.vm_class) for p in stack.cluster.node_pools] == [
+        ("worker", 2, "best-effort-medium")
+    ]
+    assert stack.cluster.network.services == ["10.196.0.0/12"]
+    assert stack.cluster.antrea.effective_feature_gates == {
+        "NodePortLocal": True,
+        "EgressSeparateSubnet": True,
+    }
+    assert stack.cluster.antrea.nsx is True
+    assert stack.cluster.ready_timeout == dt.timedelta(minutes=60)
+    prod, staging = stack.zones
+    assert prod.subnet_info() == {"gateway": "10.100.5.1", "prefixLength": 25, "vlan": 110}
+    assert staging.subnet_info() == {"gateway": "10.100.5.129", "prefixLength": 30, "vlan": 120}
+    assert staging.subnet.gateway_cidr == "10.100.5.129/30"
+    assert [r.to_antrea() for r in staging.ip_ranges] == [
+        {"start": "10.100.5.130", "end": "10.100.5.130"}
+    ]
+    assert prod.applied_to.to_antrea() == {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "prod"}},
+        "podSelector": {"matchLabels": {"app": "web"}},
+    }
+    assert prod.node_selector.to_kubernetes() == {}
+    assert stack.effective_parent(prod) == "auto"
+    assert stack.warnings() == [HOST_BITS_WARNING]
+
+
+def test_json_strings_as_pulumi_config_gives_them_parse_like_objects() -> None:
+    as_objects = field_procedure()
+    as_strings = {
+        key: json.dumps(value) if key.startswith(P) else value for key, value in as_objects.items()
+    }
+    assert as_strings[P + "natMode"] == "true"
+
+    assert load_stack_config(as_strings) == load_stack_config(as_objects)
+
+
+STACK_FILE = """\
+config:
+  nsxt:host: nsx.lab.home
+  nsxt:username: admin
+  nsxt:password:
+    secure: v1:c2VjcmV0
+  kubernetes:context: supervisor
+  antrea-egress:cluster:
+    name: tkc-test01
+    vsphereNamespace: test
+    manage: true
+    tkr: v1.31.1---vmware.2-fips-vkr.2
+    controlPlane: {replicas: 1, vmClass: best-effort-medium, storageClass: labnfs}
+    nodePools:
+      - {name: worker, replicas: 2, vmClass: best-effort-medium, storageClass: labnfs}
+    network: {pods: [192.168.0.0/16], services: [10.196.0.0/12]}
+    antrea:
+      featureGates: {NodePortLocal: true}
+      nsx: true
+    nodeSegment: auto
+    readyTimeout: 60m
+  antrea-egress:natMode: true
+  antrea-egress:demoWorkloads: false
+  antrea-egress:zones:
+    - name: prod
+      vlan: 110
+      cidr: 10.100.5.0/25
+      gateway: 10.100.5.1
+      ipRanges: [{start: 10.100.5.10, end: 10.100.5.20}]
+      appliedTo: {namespace: prod, podSelector: {app: web}}
+      nodeSelector: {}
+    - name: staging
+      vlan: 120
+      cidr: 10.100.5.128/30
+      gateway: 10.100.5.129
+      ipRanges: [{start: 10.100.5.130, end: 10.100.5.130}]
+      appliedTo: {namespace: staging, podSelector: {app: web}}
+"""
+
+
+def test_stack_file_parses_like_objects(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.lab.yaml"
+    path.write_text(STACK_FILE, encoding="utf-8")
+
+    assert load_stack_file(path) == load_stack_config(field_procedure())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("config: [\n", "Pulumi.bad.yaml: not valid YAML"),
+        ("- a\n- b\n", "Pulumi.bad.yaml: a stack file must be a mapping"),
+        ("config: [a]\n", "Pulumi.bad.yaml: config: must be a mapping"),
+        (
+            "config:\n  antrea-egress:cluster:\n    secure: v1:x\n",
+            "antrea-egress:cluster: is a secret",
+        ),
+        ("encryptionsalt: x\n", "antrea-egress:cluster: required"),
+    ],
+)
+def test_stack_file_problems(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "Pulumi.bad.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(ConfigError) as info:
+        load_stack_file(path)
+
+    assert len(info.value.problems) == 1
+    assert info.value.problems[0].removeprefix(f"{tmp_path}/").startswith(expected)
+
+
+# --- every rule, bad --------------------------------------------------------------------------
+
+# Each case: id, the mutations of the field-procedure values, and the problems expected, each
+# as the start of the message after "antrea-egress:" (so the key is always asserted exactly).
+# fmt: off
+BAD: list[tuple[str, list[Mutation], tuple[str, ...]]] = [
+    # CIDRs and addresses parse; IPv4 prefix length 1-31
+    ("cidr-garbage", [zone(0, "cidr", value="10.100.5.0/33")],
+     ("zones[0].cidr: '10.100.5.0/33' is not a CIDR",)),
+    ("cidr-host-bits", [zone(0, "cidr", value="10.100.5.1/25")],
+     ("zones[0].cidr: 10.100.5.1/25 has host bits set",)),
+    ("cidr-prefix-32", [zone(0, "cidr", value="10.100.5.0/32")],
+     ("zones[0].cidr: 10.100.5.0/32: prefix length must be 1-31",)),
+    ("cidr-prefix-0", [zone(0, "cidr", value="0.0.0.0/0")],
+     ("zones[0].cidr: 0.0.0.0/0: prefix length must be 1-31",)),
+    ("cidr-ipv6", [zone(0, "cidr", value="fd00::/64")],
+     ("zones[0].cidr: fd00::/64 is IPv6",)),
+    ("cidr-not-string", [zone(0, "cidr", value=10)],
+     ("zones[0].cidr: must be a string, got 10",)),
+    ("gateway-garbage", [zone(0, "gateway", value="10.100.5.300")],
+     ("zones[0].gateway: '10.100.5.300' is not an IP address",)),
+    # the gateway lies inside the CIDR and is neither its network nor its broadcast address
+    ("gateway-outside", [zone(0, "gateway", value="10.100.6.1")],
+     ("zones[0].gateway: gateway 10.100.6.1 is outside 10.100.5.0/25",)),
+    ("gateway-network", [zone(0, "gateway", value="10.100.5.0")],
+     ("zones[0].gateway: gateway 10.100.5.0 is the network address",)),
+    ("gateway-broadcast", [zone(1, "gateway", value="10.100.5.131")],
+     ("zones[1].gateway: gateway 10.100.5.131 is the broadcast address",)),
+    # ranges: inside the CIDR, start <= end, without gateway, network and broadcast address
+    ("range-garbage", [zone(0, "ipRanges", 0, "start", value="10.100.5.x")],
+     ("zones[0].ipRanges[0].start: '10.100.5.x' is not an IP address",)),
+    ("range-outside", [ranges(0, span("120", "130"))],
+     ("zones[0].ipRanges[0]: 10.100.5.120-10.100.5.130 is not inside 10.100.5.0/25",)),
+    ("range-reversed", [ranges(0, span("20", "10"))],
+     ("zones[0].ipRanges[0]: start 10.100.5.20 is after end 10.100.5.10",)),
+    ("range-has-gateway", [zone(1, "ipRanges", 0, "start", value="10.100.5.129")],
+     ("zones[1].ipRanges[0]: 10.100.5.129 is the gateway",)),
+    ("range-has-network", [ranges(0, span("0", "5"))],
+     ("zones[0].ipRanges[0]: 10.100.5.1 is the gateway",
+      "zones[0].ipRanges[0]: 10.100.5.0 is the network address of 10.100.5.0/25")),
+    ("range-has-broadcast", [ranges(0, span("120", "127"))],
+     ("zones[0].ipRanges[0]: 10.100.5.127 is the broadcast address of 10.100.5.0/25",)),
+    ("cidr-range-has-gateway", [ranges(0, {"cidr": "10.100.5.0/28"})],
+     ("zones[0].ipRanges[0]: 10.100.5.1 is the gateway",)),
+    ("cidr-range-31", [ranges(0, {"cidr": "10.100.5.16/31"})],
+     ("zones[0].ipRanges[0].cidr: 10.100.5.16/31 holds no address",)),
+    ("range-both-forms", [ranges(0, {"cidr": "10.100.5.16/28", "start": "10.100.5.20"})],
+     ("zones[0].ipRanges[0]: give either cidr or start and end, not both",)),
+    ("range-start-only", [ranges(0, {"start": "10.100.5.10"})],
+     ("zones[0].ipRanges[0].end: required together with start",)),
+    ("range-empty", [ranges(0, {})],
+     ("zones[0].ipRanges[0]: give either cidr, or start and end",)),
+    ("range-unknown-key", [ranges(0, {"start": "10.100.5.10", "stop": "10.100.5.20"})],
+     ("zones[0].ipRanges[0].stop: unknown key", "zones[0].ipRanges[0].end: required")),
+    ("ranges-none", [ranges(0)],
+     ("zones[0].ipRanges: must not be empty",)),
+    # ranges do not overlap within or across zones
+    ("ranges-overlap-in-zone", [ranges(0, span("10", "20"), span("15", "30"))],
+     ("zones[0].ipRanges[1]: 10.100.5.15-10.100.5.30 overlaps "
+      "antrea-egress:zones[0].ipRanges[0] 10.100.5.10-10.100.5.20",)),
+    ("ranges-overlap-cidr-form", [ranges(0, span("10", "20"), {"cidr": "10.100.5.16/28"})],
+     ("zones[0].ipRanges[1]: 10.100.5.16/28 overlaps antrea-egress:zones[0].ipRanges[0]",)),
+    ("ranges-overlap-across-zones",
+     [zone(1, "cidr", value="10.100.5.0/24"), zone(1, "gateway", value="10.100.5.254"),
+      ranges(1, span("15", "16"))],
+     ("zones[1].cidr: 10.100.5.0/24 overlaps antrea-egress:zones[0].cidr 10.100.5.0/25",
+      "zones[1].ipRanges[0]: 10.100.5.15-10.100.5.16 overlaps "
+      "antrea-egress:zones[0].ipRanges[0] 10.100.5.10-10.100.5.20")),
+    # zone CIDRs overlap neither each other nor the cluster's pod and service CIDRs
+    ("zones-overlap",
+     [zone(1, "cidr", value="10.100.5.0/26"), zone(1, "gateway", value="10.100.5.1"),
+      ranges(1, span("40", "41"))],
+     ("zones[1].cidr: 10.100.5.0/26 overlaps antrea-egress:zones[0].cidr 10.100.5.0/25",)),
+    ("zone-overlaps-pods",
+     [zone(0, "cidr", value="192.168.5.0/25"), zone(0, "gateway", value="192.168.5.1"),
+      ranges(0, {"start": "192.168.5.10", "end": "192.168.5.20"})],
+     ("zones[0].cidr: 192.168.5.0/25 overlaps "
+      "antrea-egress:cluster.network.pods[0] 192.168.0.0/16",)),
+    ("zone-overlaps-services",
+     [zone(0, "cidr", value="10.200.0.0/25"), zone(0, "gateway", value="10.200.0.1"),
+      ranges(0, {"start": "10.200.0.10", "end": "10.200.0.20"})],
+     ("zones[0].cidr: 10.200.0.0/25 overlaps "
+      "antrea-egress:cluster.network.services[0] 10.196.0.0/12",)),
+    ("zones-overlap-default-services", [drop("cluster", "network")],
+     ("zones[0].cidr: 10.100.5.0/25 overlaps "
+      "antrea-egress:cluster.network.services[0] 10.96.0.0/12 (the TKC's default)",
+      "zones[1].cidr: 10.100.5.128/30 overlaps antrea-egress:cluster.network.services[0]")),
+    ("pods-overlap-services", [cluster("network", "services", value=["192.168.128.0/17"])],
+     ("cluster.network.services[0]: 192.168.128.0/17 overlaps "
+      "antrea-egress:cluster.network.pods[0] 192.168.0.0/16",)),
+    ("pods-no-prefix", [cluster("network", "pods", value=["192.168.0.0"])],
+     ("cluster.network.pods[0]: '192.168.0.0' has no prefix length",)),
+    ("pods-empty", [cluster("network", "pods", value=[])],
+     ("cluster.network.pods: must not be empty",)),
+    # VLAN 1-4094, unique among zones on the same parent
+    ("vlan-0", [zone(0, "vlan", value=0)],
+     ("zones[0].vlan: VLAN 0 is outside 1-4094",)),
+    ("vlan-4095", [zone(0, "vlan", value=4095)],
+     ("zones[0].vlan: VLAN 4095 is outside 1-4094",)),
+    ("vlan-string", [zone(0, "vlan", value="110")],
+     ("zones[0].vlan: VLAN must be an integer 1-4094, got '110'",)),
+    ("vlan-bool", [zone(0, "vlan", value=True)],
+     ("zones[0].vlan: VLAN must be an integer",)),
+    ("vlan-shared-auto-parent", [zone(1, "vlan", value=110)],
+     ("zones[1].vlan: VLAN 110 is already used by antrea-egress:zones[0].vlan "
+      "on the same parent segment (auto)",)),
+    ("vlan-shared-explicit-parent",
+     [zone(0, "parentSegment", value=NODE_SEGMENT), zone(1, "parentSegment", value=NODE_SEGMENT),
+      zone(1, "vlan", value=110)],
+     ("zones[1].vlan: VLAN 110 is already used by antrea-egress:zones[0].vlan",)),
+    ("vlan-shared-with-cluster-parent",
+     [cluster("nodeSegment", value=NODE_SEGMENT), zone(1, "parentSegment", value=NODE_SEGMENT),
+      zone(1, "vlan", value=110)],
+     ("zones[1].vlan: VLAN 110 is already used by antrea-egress:zones[0].vlan",)),
+    # at most 20 zones per cluster
+    ("too-many-zones", [many_zones(MAX_ZONES_PER_CLUSTER + 1)],
+     ("zones: 21 zones; at most 20 per cluster",)),
+    # names are DNS-1123 labels and unique
+    ("zone-name-upper", [zone(0, "name", value="Prod")],
+     ("zones[0].name: 'Prod' is not a DNS-1123 label",)),
+    ("zone-name-long", [zone(0, "name", value="a" * 64)],
+     ("zones[0].name: 'aaaa",)),
+    ("zone-name-duplicate", [zone(1, "name", value="prod")],
+     ("zones[1].name: 'prod' duplicates antrea-egress:zones[0].name",)),
+    ("cluster-name", [cluster("name", value="tkc_test01")],
+     ("cluster.name: 'tkc_test01' is not a DNS-1123 label",)),
+    ("cluster-namespace", [cluster("vsphereNamespace", value="Test")],
+     ("cluster.vsphereNamespace: 'Test' is not a DNS-1123 label",)),
+    ("applied-namespace", [zone(0, "appliedTo", "namespace", value="Prod")],
+     ("zones[0].appliedTo.namespace: 'Prod' is not a DNS-1123 label",)),
+    ("applied-missing", [drop("zones", 0, "appliedTo")],
+     ("zones[0].appliedTo: required",)),
+    # the cluster: odd control plane, node pools, required fields when managed
+    ("control-plane-even", [cluster("controlPlane", "replicas", value=2)],
+     ("cluster.controlPlane.replicas: must be odd, got 2",)),
+    ("control-plane-zero", [cluster("controlPlane", "replicas", value=0)],
+     ("cluster.controlPlane.replicas: must be odd and at least 1",)),
+    ("control-plane-bool", [cluster("controlPlane", "replicas", value=True)],
+     ("cluster.controlPlane.replicas: must be an integer, got True",)),
+    ("control-plane-text", [cluster("controlPlane", "replicas", value="three")],
+     ("cluster.controlPlane.replicas: must be an integer, got 'three'",)),
+    ("control-plane-vm-class", [drop("cluster", "controlPlane", "vmClass")],
+     ("cluster.controlPlane.vmClass: required",)),
+    ("pool-replicas-negative", [cluster("nodePools", 0, "replicas", value=-1)],
+     ("cluster.nodePools[0].replicas: must be 0 or more, got -1",)),
+    ("pool-name", [cluster("nodePools", 0, "name", value="Worker")],
+     ("cluster.nodePools[0].name: 'Worker' is not a DNS-1123 label",)),
+    ("pool-duplicate",
+     [add("cluster", "nodePools", value={"name": "worker", "vmClass": "x", "storageClass": "y"})],
+     ("cluster.nodePools[1].name: 'worker' duplicates antrea-egress:cluster.nodePools[0].name",)),
+    ("managed-without-tkr", [drop("cluster", "tkr")],
+     ("cluster.tkr: required when manage is true",)),
+    ("managed-without-control-plane", [drop("cluster", "controlPlane")],
+     ("cluster.controlPlane: required when manage is true",)),
+    ("managed-without-pools", [cluster("nodePools", value=[])],
+     ("cluster.nodePools: at least one node pool is required when manage is true",)),
+    ("managed-pools-missing", [drop("cluster", "nodePools")],
+     ("cluster.nodePools: at least one node pool is required",)),
+    ("tkr-name", [cluster("tkr", value="V1.31")],
+     ("cluster.tkr: 'V1.31' is not a DNS-1123 subdomain",)),
+    ("cluster-name-missing", [drop("cluster", "name")],
+     ("cluster.name: required",)),
+    ("manage-not-bool", [cluster("manage", value="perhaps")],
+     ("cluster.manage: must be true or false, got 'perhaps'",)),
+    # Antrea settings
+    ("gate-name", [cluster("antrea", "featureGates", value={"nodePortLocal": True})],
+     ("cluster.antrea.featureGates.nodePortLocal: 'nodePortLocal' is not a feature gate name",)),
+    ("gate-separate-subnet-off",
+     [cluster("antrea", "featureGates", "EgressSeparateSubnet", value=False)],
+     ("cluster.antrea.featureGates.EgressSeparateSubnet: must not be false",)),
+    ("gate-egress-off", [cluster("antrea", "featureGates", "Egress", value=False)],
+     ("cluster.antrea.featureGates.Egress: must not be false",)),
+    ("nsx-not-bool", [cluster("antrea", "nsx", value="maybe")],
+     ("cluster.antrea.nsx: must be true or false, got 'maybe'",)),
+    # segments
+    ("node-segment", [cluster("nodeSegment", value="segments/x")],
+     ("cluster.nodeSegment: 'segments/x' is neither 'auto' nor a segment policy path",)),
+    ("parent-segment-auto", [zone(0, "parentSegment", value="auto")],
+     ("zones[0].parentSegment: 'auto' is not a segment policy path",)),
+    # durations
+    ("timeout-no-unit", [cluster("readyTimeout", value="60")],
+     ("cluster.readyTimeout: '60' is not a duration",)),
+    ("timeout-days", [cluster("readyTimeout", value="1d")],
+     ("cluster.readyTimeout: '1d' is not a duration",)),
+    ("timeout-negative", [cluster("readyTimeout", value="-5m")],
+     ("cluster.readyTimeout: '-5m' is not a duration",)),
+    ("timeout-zero", [cluster("readyTimeout", value="0s")],
+     ("cluster.readyTimeout: '0s' must be longer than zero",)),
+    ("timeout-number", [cluster("readyTimeout", value=60)],
+     ("cluster.readyTimeout: must be a duration such as 60m, 1h30m or 90s, got 60",)),
+    # label selectors, validated like Kubernetes
+    ("label-key", [zone(0, "appliedTo", "podSelector", value={"-app": "web"})],
+     ('zones[0].appliedTo.podSelector.matchLabels["-app"]: label key \'-app\'',)),
+    ("label-value", [zone(0, "appliedTo", "podSelector", value={"app": "web!"})],
+     ("zones[0].appliedTo.podSelector.matchLabels.app: label value 'web!'",)),
+    ("label-value-type", [zone(0, "nodeSelector", value={"role": 1})],
+     ("zones[0].nodeSelector.matchLabels.role: must be a string, got 1",)),
+    ("label-key-prefix", [zone(0, "nodeSelector", value={"Example.com/role": "egress"})],
+     ('zones[0].nodeSelector.matchLabels["Example.com/role"]: label key',)),
+    ("selector-operator",
+     [zone(0, "appliedTo", "podSelector",
+           value={"matchExpressions": [{"key": "app", "operator": "Foo", "values": ["a"]}]})],
+     ("zones[0].appliedTo.podSelector.matchExpressions[0].operator: input should be 'In', "
+      "'NotIn', 'Exists' or 'DoesNotExist'",)),
+    ("selector-in-without-values",
+     [zone(0, "nodeSelector", value={"matchExpressions": [{"key": "role", "operator": "In"}]})],
+     ("zones[0].nodeSelector.matchExpressions[0].values: must not be empty for operator In",)),
+    ("selector-exists-with-values",
+     [zone(0, "nodeSelector",
+           value={"matchExpressions": [{"key": "role", "operator": "Exists", "values": ["a"]}]})],
+     ("zones[0].nodeSelector.matchExpressions[0].values: must be empty for operator Exists",)),
+    ("selector-typo", [zone(0, "nodeSelector", value={"matchLabel": {"role": "egress"}})],
+     ("zones[0].nodeSelector.matchLabel: unknown key (did you mean 'matchLabels'?)",)),
+    # unknown keys and wrong shapes
+    ("unknown-stack-key", [put("natmode", value=False)],
+     ("natmode: unknown key (did you mean 'antrea-egress:natMode'?)",)),
+    ("unknown-cluster-key", [cluster("vsphereNamespce", value="test")],
+     ("cluster.vsphereNamespce: unknown key (did you mean 'vsphereNamespace'?)",)),
+    ("unknown-zone-key", [zone(0, "gatway", value="10.100.5.1")],
+     ("zones[0].gatway: unknown key (did you mean 'gateway'?)",)),
+    ("unknown-control-plane-key", [cluster("controlPlane", "vmclass", value="x")],
+     ("cluster.controlPlane.vmclass: unknown key (did you mean 'vmClass'?)",)),
+    ("given-twice", [cluster("controlPlane", "vm_class", value="x")],
+     ("cluster.controlPlane.vm_class: given twice (also as vmClass)",)),
+    ("nat-mode", [put("natMode", value="maybe")],
+     ("natMode: must be true or false, got 'maybe'",)),
+    ("demo-workloads", [put("demoWorkloads", value=3)],
+     ("demoWorkloads: must be true or false, got 3",)),
+    ("cluster-missing", [drop("cluster")],
+     ("cluster: required",)),
+    ("cluster-bad-json", [put("cluster", value='{"name": ')],
+     ("cluster: not valid JSON",)),
+    ("cluster-list", [put("cluster", value=[])],
+     ("cluster: must be a mapping, got []",)),
+    ("cluster-secret", [put("cluster", value={"secure": "v1:x"})],
+     ("cluster: is a secret",)),
+    ("zones-mapping", [put("zones", value={"name": "prod"})],
+     ("zones: must be a list of zones",)),
+    ("zone-not-mapping", [put("zones", 1, value="staging")],
+     ("zones[1]: must be a mapping, got 'staging'",)),
+]
+
+
+GOOD: list[tuple[str, list[Mutation], Callable[[StackConfig], object]]] = [
+    ("vlan-1", [zone(0, "vlan", value=1)], lambda s: s.zones[0].vlan == 1),
+    ("vlan-4094", [zone(0, "vlan", value=4094)], lambda s: s.zones[0].vlan == 4094),
+    ("vlan-shared-on-other-parent",
+     [zone(1, "vlan", value=110), zone(1, "parentSegment", value="/infra/segments/other")],
+     lambda s: s.zones[1].effective_parent(s.cluster) == "/infra/segments/other"),
+    ("max-zones", [many_zones(MAX_ZONES_PER_CLUSTER)], lambda s: len(s.zones) == 20),
+    ("no-zones", [put("zones", value=[])], lambda s: s.zones == []),
+    ("zones-absent", [drop("zones")], lambda s: s.zones == []),
+    ("control-plane-3", [cluster("controlPlane", "replicas", value=3)],
+     lambda s: s.cluster.control_plane and s.cluster.control_plane.replicas == 3),
+    ("control-plane-default", [drop("cluster", "controlPlane", "replicas")],
+     lambda s: s.cluster.control_plane and s.cluster.control_plane.replicas == 1),
+    ("pool-zero", [cluster("nodePools", 0, "replicas", value=0)],
+     lambda s: s.cluster.node_pools[0].replicas == 0),
+    ("two-pools",
+     [add("cluster", "nodePools", value={"name": "egress", "vmClass": "x", "storageClass": "y"})],
+     lambda s: len(s.cluster.node_pools) == 2),
+    ("timeout-1h30m", [cluster("readyTimeout", value="1h30m")],
+     lambda s: s.cluster.ready_timeout == dt.timedelta(minutes=90)),
+    ("timeout-45s", [cluster("readyTimeout", value="45s")],
+     lambda s: s.cluster.ready_timeout == dt.timedelta(seconds=45)),
+    ("timeout-default", [drop("cluster", "readyTimeout")],
+     lambda s: s.cluster.ready_timeout == dt.timedelta(minutes=60)),
+    ("node-segment-path", [cluster("nodeSegment", value=NODE_SEGMENT)],
+     lambda s: s.effective_parent(s.zones[0]) == NODE_SEGMENT),
+    ("parent-segment", [zone(0, "parentSegment", value=NODE_SEGMENT)],
+     lambda s: s.zones[0].parent_segment == NODE_SEGMENT),
+    ("cidr-range", [ranges(0, {"cidr": "10.100.5.16/28"})],
+     lambda s: s.zones[0].ip_ranges[0].to_antrea() == {"cidr": "10.100.5.16/28"}),
+    ("cidr-range-from-network",  # Antrea never hands out .0 of a cidr range
+     [zone(0, "gateway", value="10.100.5.126"), ranges(0, {"cidr": "10.100.5.0/28"})],
+     lambda s: str(s.zones[0].ip_ranges[0].allocatable[0]) == "10.100.5.1"),
+    ("range-next-to-reserved", [ranges(0, span("2", "126"))],
+     lambda s: s.zones[0].ip_ranges[0].text == "10.100.5.2-10.100.5.126"),
+    ("two-ranges", [ranges(0, span("10", "20"), span("21", "30"))],
+     lambda s: len(s.zones[0].ip_ranges) == 2),
+    ("selector-full-form",
+     [zone(0, "appliedTo", "podSelector",
+           value={"matchLabels": {"app": "web"},
+                  "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a"]}]})],
+     lambda s: s.zones[0].applied_to.pod_selector.to_kubernetes()
+     == {"matchLabels": {"app": "web"},
+         "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a"]}]}),
+    ("selector-exists",
+     [zone(0, "nodeSelector", value={"matchExpressions": [{"key": "gw", "operator": "Exists"}]})],
+     lambda s: s.zones[0].node_selector.to_kubernetes()
+     == {"matchExpressions": [{"key": "gw", "operator": "Exists"}]}),
+    ("selector-prefixed-key", [zone(0, "nodeSelector", value={"example.com/role": "egress"})],
+     lambda s: s.zones[0].node_selector.match_labels == {"example.com/role": "egress"}),
+    ("all-pods-of-namespace", [drop("zones", 0, "appliedTo", "podSelector")],
+     lambda s: s.zones[0].applied_to.to_antrea()
+     == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "prod"}}}),
+    ("separate-subnet-on",
+     [cluster("antrea", "featureGates", "EgressSeparateSubnet", value=True)],
+     lambda s: s.cluster.antrea.feature_gates["EgressSeparateSubnet"] is True),
+    ("nat-mode-string", [put("natMode", value="false")], lambda s: s.nat_mode is False),
+    ("defaults", [drop("natMode"), drop("demoWorkloads")],
+     lambda s: s.nat_mode is True and s.demo_workloads is False),
+    ("foreign-keys-ignored",
+     [lambda raw: raw.update({"nsxt:whatever": [1], "other:natmode": "x"})],
+     lambda s: s.nat_mode is True),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("mutations", "expected"), [pytest.param(m, e, id=i) for i, m, e in BAD])
+def test_bad_values_are_reported_with_their_key(
+    mutations: list[Mutation], expected: tuple[str, ...]
+) -> None:
+    problems = problems_of(apply(*mutations))
+
+    assert len(problems) == len(expected), problems
+    for problem, prefix in zip(problems, expected, strict=True):
+        assert problem.startswith(P + prefix), problems
+
+
+def test_keys_need_a_namespace() -> None:
+    raw = field_procedure()
+    raw["zones"] = []
+
+    assert problems_of(raw) == [
+        "zones: configuration keys need a namespace, e.g. antrea-egress:zones"
+    ]
+
+
+# --- every rule, good -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mutations", "check"), [pytest.param(m, c, id=i) for i, m, c in GOOD])
+def test_good_values_pass(
+    mutations: list[Mutation], check: Callable[[StackConfig], object]
+) -> None:
+    stack, warnings = load_stack_config(apply(*mutations))
+
+    assert check(stack)
+    assert warnings == [HOST_BITS_WARNING]
+
+
+# --- manage: false ------------------------------------------------------------------------------
+
+
+def test_unmanaged_cluster_needs_only_name_and_namespace() -> None:
+    raw = apply(
+        put("cluster", value={"name": "tkc-test01", "vsphereNamespace": "test", "manage": False})
+    )
+
+    stack, warnings = load_stack_config(raw)
+
+    assert stack.cluster.manage is False
+    assert stack.cluster.tkr is None and stack.cluster.control_plane is None
+    assert warnings == []  # zones in 10.100/16 are not checked against the default 10.96.0.0/12
+
+
+def test_unmanaged_cluster_warns_about_ignored_fields() -> None:
+    raw = apply(cluster("manage", value=False))
+
+    _, warnings = load_stack_config(raw)
+
+    assert warnings == [
+        HOST_BITS_WARNING,
+        *(
+            f"{P}cluster.{key}: ignored: manage is false, so the program creates neither the TKC "
+            "nor its AntreaConfig"
+            for key in ("tkr", "controlPlane", "nodePools", "antrea")
+        ),
+    ]
+
+
+# --- all problems at once, and their form -------------------------------------------------------
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    raw = apply(
+        put("natmode", value=True),
+        cluster("controlPlane", "replicas", value=2),
+        cluster("readyTimeout", value="soon"),
+        put("demoWorkloads", value="perhaps"),
+        zone(0, "appliedTo", "namespace", value="Prod"),  # zone 0 still gets its other rules
+        zone(0, "gateway", value="10.100.5.15"),
+        zone(1, "vlan", value=110),
+        zone(1, "cidr", value="10.100.5.0/26"),
+    )
+
+    problems = problems_of(raw)
+
+    assert problems == [
+        f"{P}natmode: unknown key (did you mean 'antrea-egress:natMode'?)",
+        f"{P}cluster.controlPlane.replicas: must be odd, got 2",
+        f"{P}cluster.readyTimeout: 'soon' is not a duration such as 60m, 1h30m or 90s",
+        f"{P}demoWorkloads: must be true or false, got 'perhaps'",
+        f"{P}zones[0].appliedTo.namespace: 'Prod' is not a DNS-1123 label (lower-case letters, "
+        "digits and '-', starting and ending with a letter or digit)",
+        f"{P}zones[0].ipRanges[0]: 10.100.5.15 is the gateway; the range "
+        "10.100.5.10-10.100.5.20 must not include it",
+        f"{P}zones[1].gateway: gateway 10.100.5.129 is outside 10.100.5.0/26",
+        f"{P}zones[1].ipRanges[0]: 10.100.5.130-10.100.5.130 is not inside 10.100.5.0/26",
+        f"{P}zones[1].cidr: 10.100.5.0/26 overlaps {P}zones[0].cidr 10.100.5.0/25",
+        f"{P}zones[1].vlan: VLAN 110 is already used by {P}zones[0].vlan on the same parent "
+        "segment (auto)",
+    ]
+
+
+def test_error_text_is_one_line_per_problem_without_pydantic_decoration() -> None:
+    raw = apply(
+        zone(0, "vlan", value="x"), zone(1, "name", value="Staging"), drop("cluster", "name")
+    )
+
+    with pytest.raises(ConfigError) as first:
+        load_stack_config(raw)
+    with pytest.raises(ConfigError) as second:
+        load_stack_config(raw)
+
+    text = str(first.value)
+    assert text == "\n".join(first.value.problems)
+    assert first.value.problems == second.value.problems
+    assert len(first.value.problems) == 3
+    assert all(line.startswith(P) for line in text.splitlines())
+    for pydantic_text in ("validation error", "Value error", "errors.pydantic.dev", "type="):
+        assert pydantic_text not in text
+    assert first.value.warnings == [HOST_BITS_WARNING]
+
+
+def test_keys_follow_the_project_name() -> None:
+    raw = {
+        key.replace(P, "egress-lab:"): value
+        for key, value in apply(zone(1, "vlan", value=110)).items()
+    }
+
+    with pytest.raises(ConfigError) as info:
+        load_stack_config(raw, project="egress-lab")
+
+    assert info.value.problems == [
+        "egress-lab:zones[1].vlan: VLAN 110 is already used by egress-lab:zones[0].vlan "
+        "on the same parent segment (auto)"
+    ]
+
+
+# --- the models on their own --------------------------------------------------------------------
+
+
+def test_models_built_directly_enforce_the_same_rules() -> None:
+    staging = field_procedure()[P + "zones"][1]
+    assert ZoneConfig.model_validate(staging).subnet.gateway_cidr == "10.100.5.129/30"
+
+    with pytest.raises(ValidationError, match=r"ipRanges\[0\]: 10\.100\.5\.129 is the gateway"):
+        ZoneConfig.model_validate(
+            {**staging, "ipRanges": [{"start": "10.100.5.129", "end": "10.100.5.130"}]}
+        )
+    with pytest.raises(ValidationError, match="must not be empty for operator NotIn"):
+        LabelSelector.model_validate({"matchExpressions": [{"key": "a", "operator": "NotIn"}]})
+
+
+def test_models_are_frozen_and_accept_attribute_names() -> None:
+    ip_range = IpRange(start="10.100.5.10", end="10.100.5.20")
+
+    with pytest.raises(ValidationError, match="frozen"):
+        ip_range.start = "10.100.5.11"
+    assert ip_range.to_antrea() == {"start": "10.100.5.10", "end": "10.100.5.20"}
+    assert (
+        IpRange(cidr="10.100.5.16/28").allocatable
+        == IpRange(start="10.100.5.17", end="10.100.5.30").bounds
+    )
+    assert LabelSelector().to_kubernetes() == {}
+    assert LabelSelector.model_validate({"app": "web"}).to_kubernetes() == {
+        "matchLabels": {"app": "web"}
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("60m", dt.timedelta(minutes=60)),
+        ("1h30m", dt.timedelta(minutes=90)),
+        ("45s", dt.timedelta(seconds=45)),
+        ("1.5h", dt.timedelta(minutes=90)),
+        ("2h0m5s", dt.timedelta(hours=2, seconds=5)),
+        ("1500ms", dt.timedelta(seconds=1.5)),
+    ],
+)
+def test_go_durations_parse(text: str, expected: dt.timedelta) -> None:
+    assert parse_go_duration(text) == expected
+    assert parse_go_duration(format_go_duration(expected)) == expected
+
+
+@pytest.mark.parametrize("text", ["", "60", "m", "1d", "1h 30m", "-1h", "+1h", "0m", "1h30", "h1"])
+def test_bad_go_durations_fail(text: str) -> None:
+    with pytest.raises(ValueError, match=r"duration|longer than zero"):
+        parse_go_duration(text)
+
+
+def test_go_duration_format() -> None:
+    assert [format_go_duration(dt.timedelta(seconds=s)) for s in (3600, 5400, 45, 3601.5)] == [
+        "1h",
+        "1h30m",
+        "45s",
+        "1h1.5s",
+    ]
+
+
+# --- reading pulumi.Config ---------------------------------------------------------------------
+
+
+class _NoResources(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        return {}, None
+
+
+@pytest.fixture
+def pulumi_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A fresh event loop and a clean runtime config (restored afterwards), as in a program."""
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    pulumi.runtime.reset_options()
+    old_settings = settings.SETTINGS
+    old_config = dict(pulumi.runtime.config.CONFIG.get())
+    pulumi.runtime.set_all_config({})
+    yield
+    settings.configure(old_settings)
+    pulumi.runtime.set_all_config(old_config, secret_keys=[])
+    pulumi.runtime.reset_options()
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
+def as_pulumi_config(raw: Raw) -> dict[str, str]:
+    """The config map as the engine hands it over: every value a string."""
+    return {
+        key: value if isinstance(value, str) else json.dumps(value) for key, value in raw.items()
+    }
+
+
+@pytest.mark.usefixtures("pulumi_config")
+def test_read_pulumi_config_under_set_all_config() -> None:
+    raw = field_procedure()
+    pulumi.runtime.set_all_config(as_pulumi_config(raw), secret_keys=["nsxt:password"])
+
+    assert read_pulumi_config() == load_stack_config(raw)
+
+
+@pytest.mark.usefixtures("pulumi_config")
+def test_read_pulumi_config_inside_a_program_run() -> None:
+    pulumi.runtime.set_mocks(_NoResources(), project=CONFIG_NAMESPACE, stack="lab", preview=False)
+    pulumi.runtime.set_all_config(as_pulumi_config(field_procedure()))
+    seen: list[StackConfig] = []
+
+    def program() -> None:
+        stack, _ = read_pulumi_config()
+        pulumi.export("zones", [zone.name for zone in stack.zones])
+        seen.append(stack)
+
+    pulumi.runtime.test(program)()
+
+    assert [zone.name for zone in seen[0].zones] == ["prod", "staging"]
+
+
+@pytest.mark.usefixtures("pulumi_config")
+def test_read_pulumi_config_reports_unknown_keys_and_bad_json() -> None:
+    config = as_pulumi_config(field_procedure())
+    config[P + "zone"] = "[]"
+    config[P + "cluster"] = config[P + "cluster"][:-1]
+    pulumi.runtime.set_all_config(config)
+
+    with pytest.raises(ConfigError) as info:
+        read_pulumi_config()
+
+    assert [problem.split(":")[1] for problem in info.value.problems] == ["zone", "cluster"]
+    assert info.value.problems[0].startswith(f"{P}zone: unknown key")
+    assert info.value.problems[1].startswith(f"{P}cluster: not valid JSON")
+
+
+@pytest.mark.usefixtures("pulumi_config")
+def test_read_pulumi_config_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = field_procedure()
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(as_pulumi_config({**raw, P + "natmode": "x"})))
+
+    with pytest.raises(ConfigError, match=r"^antrea-egress:natmode: unknown key"):
+        read_pulumi_config()
+
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(as_pulumi_config(raw)))
+    assert read_pulumi_config() == load_stack_config(raw)

@@ -1,0 +1,85 @@
+"""TanzuCluster variants: an existing cluster (manage: false), an explicit node segment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.pulumi_harness import run_program, stack_values
+
+TKC = "run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster"
+ANTREA_CONFIG = "cni.tanzu.vmware.com/v1alpha1:AntreaConfig"
+EXPLICIT_PARENT = "/infra/segments/vnet_60f55536-121d-40d0-ac48-4cb976decf3d_0"
+
+
+def field_procedure_cluster(**cluster: Any) -> dict[str, Any]:
+    values = stack_values("prod")
+    values["antrea-egress:cluster"] = {**values["antrea-egress:cluster"], **cluster}
+    return values
+
+
+def test_existing_cluster_creates_neither_antrea_config_nor_tkc(pulumi_runtime: Any) -> None:
+    values = stack_values("prod")
+    values["antrea-egress:cluster"] = {
+        "name": "tkc-test01",
+        "vsphereNamespace": "test",
+        "manage": False,
+    }
+    run = run_program("prod", values=values)
+    assert run.by_type(TKC) == []
+    assert run.by_type(ANTREA_CONFIG) == []
+    secret = run.one("core/v1:Secret")
+    assert secret.read_id == "test/tkc-test01-kubeconfig"
+    assert secret.dependencies == []
+    guest = run.named("tkc-test01-guest")
+    assert run.one("crd.antrea.io/v1beta1:Egress").provider_urn == guest.urn
+    assert run.one("NodeSegment").inputs["cluster"] == "tkc-test01"
+
+
+def test_explicit_node_segment_skips_discovery(pulumi_runtime: Any) -> None:
+    run = run_program("prod", values=field_procedure_cluster(nodeSegment=EXPLICIT_PARENT))
+    assert run.by_type("NodeSegment") == []
+    assert run.one("ChildSegment").inputs["parent_path"] == EXPLICIT_PARENT
+    assert run.monitor.exports["nodeSegment"] == EXPLICIT_PARENT
+
+
+def test_ready_timeout_becomes_the_tkc_custom_timeouts(pulumi_runtime: Any) -> None:
+    run = run_program("prod", values=field_procedure_cluster(readyTimeout="1h30m"))
+    timeouts = run.one(TKC).options.customTimeouts
+    assert (timeouts.create, timeouts.update) == ("5400s", "5400s")
+
+
+def test_antrea_config_ignores_what_the_supervisor_adds(pulumi_runtime: Any) -> None:
+    run = run_program("prod")
+    assert sorted(run.one(ANTREA_CONFIG).options.ignoreChanges) == [
+        "metadata.labels",
+        "metadata.ownerReferences",
+    ]
+
+
+def test_nsx_disabled_and_more_gates(pulumi_runtime: Any) -> None:
+    run = run_program(
+        "prod",
+        values=field_procedure_cluster(
+            antrea={"featureGates": {"FlowExporter": True}, "nsx": False}
+        ),
+    )
+    spec = run.one(ANTREA_CONFIG).inputs["spec"]
+    assert spec["antrea"]["config"]["featureGates"] == {
+        "FlowExporter": True,
+        "EgressSeparateSubnet": True,
+    }
+    assert spec["antreaNSX"] == {"enable": False}
+
+
+def test_invalid_configuration_stops_before_any_resource(pulumi_runtime: Any) -> None:
+    values = field_procedure_cluster(
+        controlPlane={"replicas": 2, "vmClass": "x", "storageClass": "y"}
+    )
+    values["antrea-egress:zones"][0]["gateway"] = "10.100.5.0"
+    with pytest.raises(Exception, match="invalid stack configuration") as caught:
+        run_program("prod", values=values)
+    message = str(caught.value)
+    assert "antrea-egress:cluster.controlPlane.replicas: must be odd, got 2" in message
+    assert "antrea-egress:zones[0].gateway" in message

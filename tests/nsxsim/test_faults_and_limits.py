@@ -1,0 +1,129 @@
+"""Injected faults (status, delay, drop, times, headers) and the per-user rate limit."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from nsxsim import LAB, Fault, NsxSimulator
+from tests.nsxsim.conftest import api, expect_error
+
+SEGMENTS = api("/infra/segments")
+NODE = api(LAB.node_segment_path)
+
+
+def test_status_fault_answers_an_nsx_error_body(client: httpx.Client, sim: NsxSimulator) -> None:
+    sim.add_fault(Fault(r"/infra/segments$", status=503, error_code=607, message="reconfiguring"))
+    body = expect_error(client.get(SEGMENTS), 503, 607)
+    assert body["httpStatus"] == "SERVICE_UNAVAILABLE"
+    assert body["error_message"] == "reconfiguring"
+    assert client.get(SEGMENTS).status_code == 200  # times=1: used up
+
+
+def test_fault_without_error_code_uses_the_status(client: httpx.Client, sim: NsxSimulator) -> None:
+    sim.add_fault(Fault("segments", status=429))
+    body = expect_error(client.get(SEGMENTS), 429, 429)
+    assert body["httpStatus"] == "TOO_MANY_REQUESTS"
+
+
+def test_fault_times_and_method_filter(client: httpx.Client, sim: NsxSimulator) -> None:
+    sim.add_fault(Fault("segments/", method="PATCH", status=500, error_code=98, times=2))
+    assert client.get(NODE).status_code == 200  # GET does not match the PATCH fault
+    body = {"subnets": [{"gateway_address": "10.1.1.1/24"}]}
+    statuses = [client.patch(api("/infra/segments/s"), json=body).status_code for _ in range(3)]
+    assert statuses == [500, 500, 200]
+
+
+def test_fault_headers_such_as_retry_after(client: httpx.Client, sim: NsxSimulator) -> None:
+    sim.add_fault(Fault("segments", status=429, headers={"Retry-After": "2"}))
+    response = client.get(SEGMENTS)
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "2"
+    assert "retry-after" not in client.get(SEGMENTS).headers
+
+
+def test_delay_fault_then_normal_answer(client: httpx.Client, sim: NsxSimulator) -> None:
+    sim.add_fault(Fault("segments", delay=0.3, headers={"X-Extra": "1"}))
+    started = time.monotonic()
+    response = client.get(NODE)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert response.json()["id"] == LAB.node_segment_id
+    assert response.headers["x-extra"] == "1"
+    assert elapsed >= 0.3
+    started = time.monotonic()
+    client.get(NODE)
+    assert time.monotonic() - started < 0.3
+
+
+def test_delay_exceeding_client_timeout(sim: NsxSimulator) -> None:
+    sim.add_fault(Fault("segments", delay=0.5))
+    with httpx.Client(
+        verify=sim.client_ssl_context(), auth=(sim.username, sim.password), timeout=0.1
+    ) as http:
+        with pytest.raises(httpx.ReadTimeout):
+            http.get(sim.base_url + NODE)
+        time.sleep(0.5)
+        assert http.get(sim.base_url + NODE).status_code == 200
+
+
+def test_drop_closes_the_connection_without_answer(client: httpx.Client, sim: NsxSimulator) -> None:
+    sim.add_fault(Fault("segments", method="DELETE", drop=True))
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.delete(api("/infra/segments/whatever"))
+    assert sim.requests[-1].status == 0
+    assert sim.requests[-1].method == "DELETE"
+    # The same client recovers on a fresh connection.
+    assert client.get(NODE).status_code == 200
+
+
+def test_multiple_faults_apply_in_order(client: httpx.Client, sim: NsxSimulator) -> None:
+    sim.add_fault(Fault("segments", status=503))
+    sim.add_fault(Fault("segments", status=504))
+    assert [client.get(SEGMENTS).status_code for _ in range(3)] == [503, 504, 200]
+
+
+def test_caller_fault_object_is_not_consumed(client: httpx.Client, sim: NsxSimulator) -> None:
+    fault = Fault("segments", status=503)
+    sim.add_fault(fault)
+    client.get(SEGMENTS)
+    assert fault.times == 1
+    sim.add_fault(fault)
+    assert client.get(SEGMENTS).status_code == 503
+
+
+def test_clear_faults(client: httpx.Client, sim: NsxSimulator) -> None:
+    sim.add_fault(Fault("segments", status=503, times=5))
+    sim.clear_faults()
+    assert client.get(SEGMENTS).status_code == 200
+
+
+def test_rate_limit_429_then_recovery(client: httpx.Client, sim: NsxSimulator) -> None:
+    sim.rate_limit_per_second = 3
+    assert [client.get(SEGMENTS).status_code for _ in range(3)] == [200, 200, 200]
+    limited = client.get(SEGMENTS)
+    body = expect_error(limited, 429, 429)
+    assert body["error_message"] == "Client 'admin' exceeded request rate of 3 per second"
+    assert "retry-after" not in limited.headers
+    time.sleep(1.05)
+    assert client.get(SEGMENTS).status_code == 200
+
+
+def test_rate_limit_counts_per_user() -> None:
+    simulator = NsxSimulator(users={"a": "pa", "b": "pb"}, rate_limit_per_second=2)
+    with simulator, httpx.Client(verify=simulator.client_ssl_context()) as http:
+        url = simulator.base_url + SEGMENTS
+        assert [http.get(url, auth=("a", "pa")).status_code for _ in range(3)] == [200, 200, 429]
+        assert http.get(url, auth=("b", "pb")).status_code == 200
+        assert simulator.requests[2].user == "a"
+
+
+def test_rate_limit_can_be_lifted_at_runtime(client: httpx.Client, sim: NsxSimulator) -> None:
+    sim.rate_limit_per_second = 1
+    client.get(SEGMENTS)
+    assert client.get(SEGMENTS).status_code == 429
+    sim.rate_limit_per_second = None
+    assert client.get(SEGMENTS).status_code == 200
+    assert sim.rate_limit_per_second is None
