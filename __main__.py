@@ -28,6 +28,8 @@ supervisor = k8s.Provider(
     # `kubectl vsphere login` tokens expire every 10 hours; a new token must not replace the
     # provider, which would replace the cluster declared through it.
     cluster_identifier=f"supervisor/{access.supervisor_context or 'current-context'}",
+    # The local lab renders the Supervisor's objects as YAML instead of applying them.
+    render_yaml_to_directory=f"{stack.render_yaml_to}/supervisor" if stack.render_yaml_to else None,
 )
 nsx = nsxt.Provider(
     "nsx",
@@ -39,7 +41,11 @@ nsx = nsxt.Provider(
     session_auth=access.nsx_session_auth,
 )
 
-cluster = TanzuCluster(stack.cluster.name, TanzuClusterArgs(stack.cluster), supervisor=supervisor)
+cluster = TanzuCluster(
+    stack.cluster.name,
+    TanzuClusterArgs(stack.cluster, render_yaml_to=stack.render_yaml_to),
+    supervisor=supervisor,
+)
 zones = [
     EgressZone(
         zone.name,

@@ -81,7 +81,8 @@ KEY_CLUSTER: Final = "cluster"
 KEY_NAT_MODE: Final = "natMode"
 KEY_DEMO_WORKLOADS: Final = "demoWorkloads"
 KEY_ZONES: Final = "zones"
-STACK_KEYS: Final = (KEY_CLUSTER, KEY_NAT_MODE, KEY_DEMO_WORKLOADS, KEY_ZONES)
+KEY_RENDER_YAML_TO: Final = "renderYamlTo"
+STACK_KEYS: Final = (KEY_CLUSTER, KEY_NAT_MODE, KEY_DEMO_WORKLOADS, KEY_ZONES, KEY_RENDER_YAML_TO)
 
 # Antrea's agent gives every distinct Egress subnet (ExternalIPPool subnetInfo) its own
 # policy-routing table, and it has 20 of them: tables 101-120 (pkg/agent/types/net.go). Every
@@ -875,6 +876,9 @@ class StackConfig(_Model):
     cluster: ClusterConfig
     nat_mode: bool = True
     demo_workloads: bool = False
+    # The local lab: Kubernetes objects are written as YAML under this directory instead of
+    # being applied, so no Supervisor or guest cluster is needed (NSX still is: the simulator).
+    render_yaml_to: str | None = None
     # May be empty: a stack can declare the cluster first and add zones later.
     zones: list[ZoneConfig] = Field(default_factory=list)
 
@@ -929,6 +933,19 @@ def _stack_problems(
     problems += _range_overlap_problems(zones, key)
     problems += _vlan_problems(cluster, zones, key)
     return problems
+
+
+def _render_problems(cluster: ClusterConfig | None, render_yaml_to: str | None) -> list[Problem]:
+    """Rendering needs no cluster, so nothing may depend on reading one."""
+    if render_yaml_to and cluster is not None and cluster.node_segment == AUTO_SEGMENT:
+        return [
+            (
+                (KEY_CLUSTER, "nodeSegment"),
+                f"must be a segment path when {KEY_RENDER_YAML_TO} is set: discovery reads a "
+                "live Supervisor",
+            )
+        ]
+    return []
 
 
 def _duplicate_name_problems(
@@ -1265,6 +1282,14 @@ class _Collector:
                 self.problems.append(f"{raw_key}: unknown key{_suggestion(str(raw_key), known)}")
         return values
 
+    def text(self, name: str, value: object) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.add([((name,), f"must be a non-empty string, got {_show(value)}")])
+            return None
+        return value.strip()
+
     def cluster(self, value: object) -> ClusterConfig | None:
         loc: Loc = (KEY_CLUSTER,)
         if value is None:
@@ -1317,7 +1342,9 @@ def load_stack_config(
     nat_mode = out.flag(KEY_NAT_MODE, values.get(KEY_NAT_MODE), default=True)
     demo_workloads = out.flag(KEY_DEMO_WORKLOADS, values.get(KEY_DEMO_WORKLOADS), default=False)
     zones, zone_count = out.zones(values.get(KEY_ZONES))
+    render_yaml_to = out.text(KEY_RENDER_YAML_TO, values.get(KEY_RENDER_YAML_TO))
     out.add(_stack_problems(cluster, zones, zone_count, out.key))
+    out.add(_render_problems(cluster, render_yaml_to))
     if out.problems or cluster is None:
         raise ConfigError(out.problems, out.warnings)
     try:
@@ -1327,6 +1354,7 @@ def load_stack_config(
                 KEY_NAT_MODE: nat_mode,
                 KEY_DEMO_WORKLOADS: demo_workloads,
                 KEY_ZONES: [zone for _, zone in zones],
+                KEY_RENDER_YAML_TO: render_yaml_to,
             },
             context={_DEFER_RULES: True},  # checked above, with the project's keys
         )

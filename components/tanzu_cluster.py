@@ -19,6 +19,8 @@ from antrea_egress.providers.node_segment import NodeSegment
 @dataclass(frozen=True)
 class TanzuClusterArgs:
     cluster: ClusterConfig
+    # The local lab: write the guest objects as YAML here; there is no cluster to read.
+    render_yaml_to: str | None = None
 
 
 class TanzuCluster(pulumi.ComponentResource):
@@ -48,25 +50,38 @@ class TanzuCluster(pulumi.ComponentResource):
         self.tkc: KubernetesObject | None = None
         if cluster.manage:
             self.tkc = self._declare_cluster(resource_name, cluster, on_supervisor)
-        secret = self._read_kubeconfig_secret(resource_name, cluster, on_supervisor)
 
         self.name = pulumi.Output.from_input(cluster.name)
-        self.kubeconfig = pulumi.Output.secret(secret.data.apply(_decode_kubeconfig))
-        self.guest_provider = k8s.Provider(
-            f"{resource_name}-guest",
-            kubeconfig=self.kubeconfig,
-            # The admin kubeconfig's client certificate rotates; without a stable identity,
-            # every rotation would replace the provider and everything deployed through it.
-            cluster_identifier=f"{cluster.vsphere_namespace}/{cluster.name}",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.node_segment_path = self._node_segment(resource_name, cluster, secret)
+        if args.render_yaml_to:
+            self._render_guest(resource_name, cluster, args.render_yaml_to)
+            self.node_segment_path = pulumi.Output.from_input(cluster.node_segment)
+        else:
+            secret = self._read_kubeconfig_secret(resource_name, cluster, on_supervisor)
+            self.kubeconfig = pulumi.Output.secret(secret.data.apply(_decode_kubeconfig))
+            self.guest_provider = k8s.Provider(
+                f"{resource_name}-guest",
+                kubeconfig=self.kubeconfig,
+                # The admin kubeconfig's client certificate rotates; without a stable identity,
+                # every rotation would replace the provider and everything deployed through it.
+                cluster_identifier=f"{cluster.vsphere_namespace}/{cluster.name}",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.node_segment_path = self._node_segment(resource_name, cluster, secret)
         self.register_outputs(
             {
                 "name": self.name,
                 "kubeconfig": self.kubeconfig,
                 "node_segment_path": self.node_segment_path,
             }
+        )
+
+    def _render_guest(self, resource_name: str, cluster: ClusterConfig, directory: str) -> None:
+        """The lab has no guest cluster: its objects are written as YAML instead."""
+        self.kubeconfig = pulumi.Output.secret("")
+        self.guest_provider = k8s.Provider(
+            f"{resource_name}-guest",
+            render_yaml_to_directory=f"{directory}/{cluster.name}",
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _declare_cluster(

@@ -83,3 +83,26 @@ def test_invalid_configuration_stops_before_any_resource(pulumi_runtime: Any) ->
     message = str(caught.value)
     assert "antrea-egress:cluster.controlPlane.replicas: must be odd, got 2" in message
     assert "antrea-egress:zones[0].gateway" in message
+
+
+def test_lab_stack_renders_kubernetes_objects_instead_of_reading_a_cluster(
+    pulumi_runtime: Any,
+) -> None:
+    run = run_program("lab")
+    assert run.by_type("core/v1:Secret") == []  # nothing to read: there is no Supervisor
+    assert run.by_type("NodeSegment") == []
+    assert run.named("supervisor").inputs["renderYamlToDirectory"] == "rendered/lab/supervisor"
+    guest = run.named("tkc-lab01-guest")
+    assert guest.inputs["renderYamlToDirectory"] == "rendered/lab/tkc-lab01"
+    assert "kubeconfig" not in guest.inputs
+    assert run.one("crd.antrea.io/v1beta1:Egress").provider_urn == guest.urn
+    assert run.one("ChildSegment").inputs["parent_path"] == EXPLICIT_PARENT
+
+
+def test_rendering_needs_an_explicit_node_segment(pulumi_runtime: Any) -> None:
+    values = stack_values("lab")
+    values["antrea-egress:cluster"] = {**values["antrea-egress:cluster"], "nodeSegment": "auto"}
+    with pytest.raises(
+        Exception, match=r"antrea-egress:cluster\.nodeSegment: must be a segment path"
+    ):
+        run_program("lab", values=values)

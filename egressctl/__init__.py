@@ -1,0 +1,1 @@
+"""egressctl: run, render, report and verify the antrea-egress stacks from pipelines."""

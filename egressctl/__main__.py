@@ -1,0 +1,3 @@
+from egressctl.cli import app
+
+app()
