@@ -81,7 +81,8 @@ class TanzuCluster(pulumi.ComponentResource):
         self.guest_provider = k8s.Provider(
             f"{resource_name}-guest",
             render_yaml_to_directory=f"{directory}/{cluster.name}",
-            opts=pulumi.ResourceOptions(parent=self),
+            # Its objects belong in the cluster, so they come after it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.tkc] if self.tkc else None),
         )
 
     def _declare_cluster(
@@ -137,7 +138,7 @@ class TanzuCluster(pulumi.ComponentResource):
             vsphere_namespace=cluster.vsphere_namespace,
             cluster=cluster.name,
             # A new cluster has a new kubeconfig Secret (new uid) and a new node segment.
-            cluster_uid=secret.metadata.apply(lambda m: m.uid or ""),
+            cluster_uid=secret.metadata.apply(lambda m: (m.uid if m else None) or ""),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
         )
         return discovered.path

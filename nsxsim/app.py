@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from nsxsim import errors, routes
+from nsxsim import errors, manager, routes
 from nsxsim.auth import (
     SESSION_COOKIE,
     XSRF_HEADER,
@@ -43,10 +43,12 @@ class SimulatorApp:
         store: Store,
         users: Mapping[str, str],
         rate_limit_per_second: int | None,
+        nsx_version: str = manager.DEFAULT_NSX_VERSION,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.lock = threading.RLock()
         self.store = store
+        self.nsx_version = nsx_version
         self.credentials = Credentials(dict(users))
         self.sessions = Sessions()
         self.limiter = RateLimiter()
@@ -112,11 +114,7 @@ class SimulatorApp:
 
     def _identify(self, request: ApiRequest) -> Identity:
         if request.method == "POST" and request.path == SESSION_CREATE:
-            form = request.form()
-            user = form.get("j_username", "")
-            if self.credentials.check(user, form.get("j_password", "")):
-                return Identity(user)
-            return Identity(None, errors.forbidden_credentials())
+            return self._identify_login(request)
         session_id = session_cookie(request.header("cookie"))
         if session_id is not None and self.sessions.known(session_id):
             try:
@@ -124,6 +122,24 @@ class SimulatorApp:
             except errors.NsxApiError as exc:
                 return Identity(None, exc)
             return Identity(user, session_id=session_id)
+        return self._identify_basic(request)
+
+    def _identify_login(self, request: ApiRequest) -> Identity:
+        """session/create: the form's j_username/j_password, else the Basic header.
+
+        The form wins when present: terraform-provider-nsxt (via go-vmware-nsxt) sends both,
+        and its Basic header then carries the URL-escaped password. Older go-vmware-nsxt sent
+        no form at all, only Basic (nsxsim/TERRAFORM.md; NSX's answer there is UNCONFIRMED).
+        """
+        form = request.form()
+        if "j_username" in form:
+            user = form["j_username"]
+            if self.credentials.check(user, form.get("j_password", "")):
+                return Identity(user)
+            return Identity(None, errors.forbidden_credentials())
+        return self._identify_basic(request)
+
+    def _identify_basic(self, request: ApiRequest) -> Identity:
         basic = parse_basic(request.header("authorization"))
         if basic is not None and self.credentials.check(*basic):
             return Identity(basic[0])
@@ -154,6 +170,8 @@ class SimulatorApp:
             if identity.session_id is not None:
                 self.sessions.destroy(identity.session_id)
             return ApiResponse(200)
+        if manager.is_manager_path(request.path):
+            return manager.dispatch(request, self.nsx_version)
         return routes.dispatch(self.store, request, user)
 
     def _create_session(self, user: str) -> ApiResponse:

@@ -61,3 +61,31 @@ LAB = LabSeed(
     node_segment_tags=(("ncp/cluster", _CLUSTER_ID), ("ncp/vnet_uid", _VNET_UID)),
     tier1_tags=(("ncp/cluster", _CLUSTER_ID), ("ncp/project", "test")),
 )
+
+
+@dataclass(frozen=True)
+class LabStack:
+    """The `lab` stack (Pulumi.lab.yaml) that `python -m nsxsim` serves as NSX Manager.
+
+    Its node segment and Tier-1 are LAB's (seed_lab); the names below are the stack's own and
+    appear in NSX only through the objects the program creates.
+    """
+
+    name: str
+    cluster: str
+    vsphere_namespace: str
+    zone: str
+    port: int
+
+    @property
+    def nsx_host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def no_snat_rule_id(self) -> str:
+        # antrea_egress.naming: nosnat-<child segment id>, egress-<namespace>-<cluster>-<zone>.
+        return f"nosnat-egress-{self.vsphere_namespace}-{self.cluster}-{self.zone}"
+
+
+LAB_STACK = LabStack(
+    name="lab", cluster="tkc-lab01", vsphere_namespace="lab", zone="lab", port=8443
+)

@@ -13,6 +13,7 @@ from typing import Any
 from nsxsim.app import SimulatorApp
 from nsxsim.kinds import PORT, SEGMENT, TIER1, segment_path, tier1_path
 from nsxsim.lab import DEFAULT_TZ_PATH, LAB
+from nsxsim.manager import DEFAULT_NSX_VERSION
 from nsxsim.messages import Fault, RecordedRequest
 from nsxsim.server import HOST, SimHttpServer
 from nsxsim.state import DEFAULT_REALIZATION, REALIZATION_STATES, Store
@@ -34,6 +35,8 @@ class NsxSimulator:
         realization: list[str] | None = None,
         purge_delay: float = 0.0,
         rate_limit_per_second: int | None = None,
+        nsx_version: str = DEFAULT_NSX_VERSION,
+        tls: ServerTls | None = None,
     ) -> None:
         accounts = dict(users if users is not None else DEFAULT_USERS)
         if not accounts:
@@ -44,10 +47,14 @@ class NsxSimulator:
         self.username, self.password = next(iter(accounts.items()))
         self._store = Store(realization=sequence, purge_delay=purge_delay)
         self._app = SimulatorApp(
-            store=self._store, users=accounts, rate_limit_per_second=rate_limit_per_second
+            store=self._store,
+            users=accounts,
+            rate_limit_per_second=rate_limit_per_second,
+            nsx_version=nsx_version,
         )
         self._lock = self._app.lock
-        self._tls = ServerTls()
+        # A caller-made ServerTls lets a lab manager keep its CA across restarts.
+        self._tls = tls if tls is not None else ServerTls()
         self.ca_file = self._tls.ca_file
         self.thumbprint = self._tls.thumbprint  # SHA-256 of the server certificate (hex)
         self._server: SimHttpServer | None = None
@@ -104,6 +111,15 @@ class NsxSimulator:
     @property
     def base_url(self) -> str:
         return f"https://{self.host}"
+
+    @property
+    def nsx_version(self) -> str:
+        """What `GET /api/v1/node/version` answers (node_version and product_version)."""
+        return self._app.nsx_version
+
+    @property
+    def ca_pem(self) -> bytes:
+        return self._tls.ca_pem
 
     def client_ssl_context(self) -> ssl.SSLContext:
         """A client context trusting only the simulator CA (httpx 0.28 deprecates verify=<path>)."""

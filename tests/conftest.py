@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from nsxsim import NsxSimulator
-from tests.pulumi_harness import fresh_event_loop
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain"}
 
@@ -105,16 +104,6 @@ def nsx_config(simulator: NsxSimulator, **overrides: Any) -> dict[str, Any]:
         "nsxt:caFile": simulator.ca_file,
         **overrides,
     }
-
-
-@pytest.fixture
-def pulumi_runtime() -> Iterator[Any]:
-    """A fresh event loop and root Stack per test that runs a program under mocks."""
-    from pulumi.runtime import settings
-
-    saved = settings.SETTINGS
-    yield from fresh_event_loop()
-    settings.configure(saved)
 
 
 def outs_of(result: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pulumi.runtime import rpc
 
 from antrea_egress.providers.base import UNKNOWN
 from nsxsim import LAB
-from tests.pulumi_harness import GUEST_KUBECONFIG, FakeEngine, ProgramRun, run_program
+from tests.pulumi_harness import GUEST_KUBECONFIG, FakeEngine, OfflineRun, run_program
 
 STACKS = {
     # stack: (cluster, vSphere Namespace, zone, VLAN, CIDR, gateway, range)
@@ -36,15 +36,15 @@ def preview(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture(params=sorted(STACKS))
-def run(request: pytest.FixtureRequest, preview: bool, pulumi_runtime: Any) -> ProgramRun:
+def run(request: pytest.FixtureRequest, preview: bool) -> OfflineRun:
     return run_program(request.param, preview=preview)
 
 
-def values(run: ProgramRun) -> tuple[Any, ...]:
+def values(run: OfflineRun) -> tuple[Any, ...]:
     return STACKS[run.stack]
 
 
-def test_registers_exactly_the_expected_graph(run: ProgramRun) -> None:
+def test_registers_exactly_the_expected_graph(run: OfflineRun) -> None:
     cluster, _, zone, *_ = values(run)
     assert sorted((r.type, r.name) for r in run.registrations) == sorted(
         [
@@ -66,7 +66,7 @@ def test_registers_exactly_the_expected_graph(run: ProgramRun) -> None:
     )
 
 
-def test_antrea_config_comes_first_with_the_gate(run: ProgramRun) -> None:
+def test_antrea_config_comes_first_with_the_gate(run: OfflineRun) -> None:
     cluster, namespace, *_ = values(run)
     config = run.one(ANTREA_CONFIG)
     assert config.inputs["metadata"] == {
@@ -83,7 +83,7 @@ def test_antrea_config_comes_first_with_the_gate(run: ProgramRun) -> None:
     assert tkc.options.customTimeouts.create == "3600s"
 
 
-def test_supervisor_objects_use_the_supervisor_provider(run: ProgramRun) -> None:
+def test_supervisor_objects_use_the_supervisor_provider(run: OfflineRun) -> None:
     supervisor = run.named("supervisor")
     for kind in (ANTREA_CONFIG, TKC, "core/v1:Secret"):
         assert run.one(kind).provider_urn == supervisor.urn, kind
@@ -92,7 +92,7 @@ def test_supervisor_objects_use_the_supervisor_provider(run: ProgramRun) -> None
 
 
 def test_guest_kubeconfig_is_read_after_the_cluster_and_kept_secret(
-    run: ProgramRun, preview: bool
+    run: OfflineRun, preview: bool
 ) -> None:
     cluster, namespace, *_ = values(run)
     secret = run.one("core/v1:Secret")
@@ -102,12 +102,12 @@ def test_guest_kubeconfig_is_read_after_the_cluster_and_kept_secret(
     assert rpc.unwrap_rpc_secret(guest.inputs["kubeconfig"]) == GUEST_KUBECONFIG
     assert guest.inputs["clusterIdentifier"] == f"{namespace}/{cluster}"
     assert secret.read_id == f"{namespace}/{cluster}-kubeconfig"
-    exported = run.monitor.exports["kubeconfig"]
+    exported = run.exports["kubeconfig"]
     assert rpc.is_rpc_secret(exported)
 
 
 def test_guest_objects_use_the_guest_provider_and_nsx_objects_the_nsx_provider(
-    run: ProgramRun,
+    run: OfflineRun,
 ) -> None:
     cluster, *_ = values(run)
     guest = run.named(f"{cluster}-guest").urn
@@ -118,7 +118,7 @@ def test_guest_objects_use_the_guest_provider_and_nsx_objects_the_nsx_provider(
         assert run.one(dynamic).provider == "", dynamic  # dynamic resources bring their own
 
 
-def test_every_resource_has_its_component_as_parent(run: ProgramRun) -> None:
+def test_every_resource_has_its_component_as_parent(run: OfflineRun) -> None:
     cluster, _, zone, *_ = values(run)
     components = {r.name: r.urn for r in run.registrations if not r.custom}
     top_level = {"supervisor", "nsx", cluster, zone}
@@ -129,7 +129,7 @@ def test_every_resource_has_its_component_as_parent(run: ProgramRun) -> None:
         assert record.parent == components[owner], record.name
 
 
-def test_zone_network_objects_from_the_field_procedure(run: ProgramRun) -> None:
+def test_zone_network_objects_from_the_field_procedure(run: OfflineRun) -> None:
     cluster, namespace, zone, vlan, cidr, gateway, _ = values(run)
     node_segment = run.one("NodeSegment")
     assert node_segment.inputs["vsphere_namespace"] == namespace
@@ -161,7 +161,7 @@ def test_zone_network_objects_from_the_field_procedure(run: ProgramRun) -> None:
     ]
 
 
-def test_pool_after_segment_and_rule_egress_after_pool(run: ProgramRun) -> None:
+def test_pool_after_segment_and_rule_egress_after_pool(run: OfflineRun) -> None:
     _, _, zone, vlan, cidr, gateway, (start, end) = values(run)
     pool, egress = run.one(POOL), run.one(EGRESS)
     assert {run.one("ChildSegment").urn, run.one(NAT_RULE).urn} <= set(pool.dependencies)
@@ -180,9 +180,9 @@ def test_pool_after_segment_and_rule_egress_after_pool(run: ProgramRun) -> None:
     assert list(egress.options.ignoreChanges) == ["spec.egressIP"]
 
 
-def test_exports_per_zone(run: ProgramRun) -> None:
+def test_exports_per_zone(run: OfflineRun) -> None:
     cluster, namespace, zone, vlan, cidr, gateway, (start, end) = values(run)
-    exports = run.monitor.exports
+    exports = run.exports
     assert exports["cluster"] == cluster
     assert exports["vsphereNamespace"] == namespace
     assert exports["nodeSegment"] == LAB.node_segment_path
@@ -198,7 +198,7 @@ def test_exports_per_zone(run: ProgramRun) -> None:
     assert summary["natMode"] is True
 
 
-def test_preview_before_the_cluster_exists_defers_the_kubeconfig_read(pulumi_runtime: Any) -> None:
+def test_preview_before_the_cluster_exists_defers_the_kubeconfig_read() -> None:
     run = run_program("prod", preview=True, engine=FakeEngine(cluster_exists=False))
     secret = run.one("core/v1:Secret")
     assert secret.read_id == UNKNOWN  # the engine skips reads whose id is unknown

@@ -64,7 +64,7 @@ def staging_on_the_lab_supervisor() -> dict[str, Any]:
 
 
 def test_discovered_parent_and_tier1_flow_into_nsx(
-    sim: NsxSimulator, supervisor: FakeKubeApi, pulumi_runtime: Any, monkeypatch: pytest.MonkeyPatch
+    sim: NsxSimulator, supervisor: FakeKubeApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(StatelessProvider, "environ", {})
     engine = ProviderBackedEngine(
@@ -82,5 +82,5 @@ def test_discovered_parent_and_tier1_flow_into_nsx(
     assert (binding["segment_path"], binding["vlan_traffic_tag"]) == (LAB.node_segment_path, 120)
     assert run.one("nsxt:index/policyNatRule:PolicyNatRule").inputs["gatewayPath"] == LAB.tier1_path
     assert run.one("IpRangeHistory").read_id is None
-    assert run.monitor.exports["zones"]["staging"]["segmentPath"] == child
-    assert run.monitor.exports["nodeSegment"] == LAB.node_segment_path
+    assert run.exports["zones"]["staging"]["segmentPath"] == child
+    assert run.exports["nodeSegment"] == LAB.node_segment_path

@@ -28,7 +28,7 @@ def two_zones() -> dict[str, Any]:
     return values
 
 
-def test_several_zones_on_one_parent(pulumi_runtime: Any) -> None:
+def test_several_zones_on_one_parent() -> None:
     run = run_program("prod", values=two_zones())
     segments = {r.inputs["nsx_id"]: r for r in run.by_type("ChildSegment")}
     assert sorted(segments) == ["egress-prod-tkc-prod01-prod", "egress-prod-tkc-prod01-staging"]
@@ -37,21 +37,21 @@ def test_several_zones_on_one_parent(pulumi_runtime: Any) -> None:
         assert node_segment.urn in segment.dependencies  # both hang off the discovered parent
     assert sorted(s.inputs["vlan"] for s in segments.values()) == [110, 120]
     assert len(run.by_type(NAT_RULE)) == 2
-    assert sorted(run.monitor.exports["zones"]) == ["prod", "staging"]
+    assert sorted(run.exports["zones"]) == ["prod", "staging"]
     pools = {r.inputs["metadata"]["name"]: r for r in run.by_type(POOL)}
     assert sorted(pools) == ["prod-external-ip-pool", "staging-external-ip-pool"]
 
 
-def test_routed_mode_has_no_nosnat_rule(pulumi_runtime: Any) -> None:
+def test_routed_mode_has_no_nosnat_rule() -> None:
     values = stack_values("prod")
     values["antrea-egress:natMode"] = False
     run = run_program("prod", values=values)
     assert run.by_type(NAT_RULE) == []
     assert run.one(POOL).dependencies == [run.one("ChildSegment").urn]
-    assert run.monitor.exports["zones"]["prod"]["natMode"] is False
+    assert run.exports["zones"]["prod"]["natMode"] is False
 
 
-def test_demo_workloads(pulumi_runtime: Any) -> None:
+def test_demo_workloads() -> None:
     values = stack_values("prod")
     values["antrea-egress:demoWorkloads"] = True
     run = run_program("prod", values=values)
@@ -66,7 +66,7 @@ def test_demo_workloads(pulumi_runtime: Any) -> None:
     assert {namespace.provider_urn, deployment.provider_urn} == {guest}
 
 
-def test_zone_parent_segment_overrides_the_cluster_node_segment(pulumi_runtime: Any) -> None:
+def test_zone_parent_segment_overrides_the_cluster_node_segment() -> None:
     values = two_zones()
     values["antrea-egress:zones"][1]["parentSegment"] = OTHER_PARENT
     run = run_program("prod", values=values)
@@ -75,7 +75,7 @@ def test_zone_parent_segment_overrides_the_cluster_node_segment(pulumi_runtime: 
     assert parents["egress-prod-tkc-prod01-prod"].startswith("/infra/segments/vnet_60f55536")
 
 
-def test_appending_a_range_is_recorded_in_the_range_history(pulumi_runtime: Any) -> None:
+def test_appending_a_range_is_recorded_in_the_range_history() -> None:
     values = stack_values("prod")
     zone = values["antrea-egress:zones"][0]
     zone["ipRanges"] = [*zone["ipRanges"], {"cidr": "10.100.5.32/28"}]

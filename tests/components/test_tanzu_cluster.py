@@ -19,7 +19,7 @@ def field_procedure_cluster(**cluster: Any) -> dict[str, Any]:
     return values
 
 
-def test_existing_cluster_creates_neither_antrea_config_nor_tkc(pulumi_runtime: Any) -> None:
+def test_existing_cluster_creates_neither_antrea_config_nor_tkc() -> None:
     values = stack_values("prod")
     values["antrea-egress:cluster"] = {
         "name": "tkc-test01",
@@ -37,20 +37,20 @@ def test_existing_cluster_creates_neither_antrea_config_nor_tkc(pulumi_runtime: 
     assert run.one("NodeSegment").inputs["cluster"] == "tkc-test01"
 
 
-def test_explicit_node_segment_skips_discovery(pulumi_runtime: Any) -> None:
+def test_explicit_node_segment_skips_discovery() -> None:
     run = run_program("prod", values=field_procedure_cluster(nodeSegment=EXPLICIT_PARENT))
     assert run.by_type("NodeSegment") == []
     assert run.one("ChildSegment").inputs["parent_path"] == EXPLICIT_PARENT
-    assert run.monitor.exports["nodeSegment"] == EXPLICIT_PARENT
+    assert run.exports["nodeSegment"] == EXPLICIT_PARENT
 
 
-def test_ready_timeout_becomes_the_tkc_custom_timeouts(pulumi_runtime: Any) -> None:
+def test_ready_timeout_becomes_the_tkc_custom_timeouts() -> None:
     run = run_program("prod", values=field_procedure_cluster(readyTimeout="1h30m"))
     timeouts = run.one(TKC).options.customTimeouts
     assert (timeouts.create, timeouts.update) == ("5400s", "5400s")
 
 
-def test_antrea_config_ignores_what_the_supervisor_adds(pulumi_runtime: Any) -> None:
+def test_antrea_config_ignores_what_the_supervisor_adds() -> None:
     run = run_program("prod")
     assert sorted(run.one(ANTREA_CONFIG).options.ignoreChanges) == [
         "metadata.labels",
@@ -58,7 +58,7 @@ def test_antrea_config_ignores_what_the_supervisor_adds(pulumi_runtime: Any) -> 
     ]
 
 
-def test_nsx_disabled_and_more_gates(pulumi_runtime: Any) -> None:
+def test_nsx_disabled_and_more_gates() -> None:
     run = run_program(
         "prod",
         values=field_procedure_cluster(
@@ -73,7 +73,7 @@ def test_nsx_disabled_and_more_gates(pulumi_runtime: Any) -> None:
     assert spec["antreaNSX"] == {"enable": False}
 
 
-def test_invalid_configuration_stops_before_any_resource(pulumi_runtime: Any) -> None:
+def test_invalid_configuration_stops_before_any_resource() -> None:
     values = field_procedure_cluster(
         controlPlane={"replicas": 2, "vmClass": "x", "storageClass": "y"}
     )
@@ -85,9 +85,7 @@ def test_invalid_configuration_stops_before_any_resource(pulumi_runtime: Any) ->
     assert "antrea-egress:zones[0].gateway" in message
 
 
-def test_lab_stack_renders_kubernetes_objects_instead_of_reading_a_cluster(
-    pulumi_runtime: Any,
-) -> None:
+def test_lab_stack_renders_kubernetes_objects_instead_of_reading_a_cluster() -> None:
     run = run_program("lab")
     assert run.by_type("core/v1:Secret") == []  # nothing to read: there is no Supervisor
     assert run.by_type("NodeSegment") == []
@@ -99,7 +97,7 @@ def test_lab_stack_renders_kubernetes_objects_instead_of_reading_a_cluster(
     assert run.one("ChildSegment").inputs["parent_path"] == EXPLICIT_PARENT
 
 
-def test_rendering_needs_an_explicit_node_segment(pulumi_runtime: Any) -> None:
+def test_rendering_needs_an_explicit_node_segment() -> None:
     values = stack_values("lab")
     values["antrea-egress:cluster"] = {**values["antrea-egress:cluster"], "nodeSegment": "auto"}
     with pytest.raises(

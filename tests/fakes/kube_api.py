@@ -2,7 +2,9 @@
 
 Enough of the API for our clients: GET an object, LIST a collection (with equality label
 selectors), POST to a collection, DELETE, and pod logs. Hooks let a test play a controller
-(e.g. a pod that runs and writes a log line). Every request is recorded.
+(e.g. a pod that runs and writes a log line); `play_pods` plays the kubelet for every created
+pod (Pending -> Running -> Succeeded or Failed, or never finishing), one step per read of the
+pod. Every request is recorded, and so are the bodies POSTed and the paths deleted.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import copy
 import itertools
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +26,7 @@ from nsxsim.tls import ServerTls
 TOKEN = "supervisor-test-token"
 
 PodHook = Callable[["FakeKubeApi", dict[str, Any]], None]
+ReadHook = Callable[["FakeKubeApi", str], None]
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,11 @@ class FakeKubeApi:
         self._uids = itertools.count(1)
         self.requests: list[KubeRequest] = []
         self.on_pod_created: PodHook | None = None
+        # Called with the path of every GET (a pod's log: ".../log") before it is served.
+        self.on_get: ReadHook | None = None
+        self.created: list[dict[str, Any]] = []  # every object POSTed, as stored
+        self.deleted: list[str] = []  # the path of every object DELETE removed
+        self._pod_steps: dict[str, Iterator[PodStep]] = {}
         self._tls = ServerTls()
         self._server: ThreadingHTTPServer | None = None
 
@@ -53,7 +61,8 @@ class FakeKubeApi:
         server.socket = self._tls.context.wrap_socket(server.socket, server_side=True)
         server.daemon_threads = True
         self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # A short poll interval: shutdown() waits for it, once per test.
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -112,6 +121,41 @@ class FakeKubeApi:
         with self._lock:
             return sorted(self._objects)
 
+    # --- the kubelet, played ---------------------------------------------------------------
+
+    def play_pods(self, run_for: PodRun | Callable[[dict[str, Any]], PodRun]) -> None:
+        """Play every pod created from now on: each GET of it shows its next step.
+
+        `run_for` is one PodRun for all pods, or a function of the created pod (so a test can
+        answer per namespace, as an echo server answers per egress IP). Takes over the
+        `on_pod_created` and `on_get` hooks.
+        """
+
+        def created(api: FakeKubeApi, pod: dict[str, Any]) -> None:
+            run = run_for if isinstance(run_for, PodRun) else run_for(pod)
+            path = _object_path(pod)
+            with api._lock:
+                api._pod_steps[path] = run.steps()
+            api._advance(path)  # the first step (Pending) is visible in the POST's answer
+
+        def read(api: FakeKubeApi, path: str) -> None:
+            if not path.endswith("/log"):
+                api._advance(path)
+
+        self.on_pod_created = created
+        self.on_get = read
+
+    def _advance(self, path: str) -> None:
+        with self._lock:
+            steps = self._pod_steps.get(path)
+            step = next(steps, None) if steps is not None else None
+            pod = self._objects.get(path)
+            if step is None or pod is None:
+                return
+            pod["status"] = step.status()
+            if step.log is not None:
+                self._logs[path] = step.log
+
     # --- request handling ------------------------------------------------------------------
 
     def handle(self, method: str, raw_path: str, body: bytes, auth: str | None) -> tuple[int, Any]:
@@ -121,6 +165,8 @@ class FakeKubeApi:
         if auth != f"Bearer {self.token}":
             return 401, _status(401, "Unauthorized")
         path = url.path.rstrip("/")
+        if method == "GET" and self.on_get is not None:
+            self.on_get(self, path)
         if method == "GET" and path.endswith("/log"):
             return self._log(path.removesuffix("/log"))
         if method == "GET":
@@ -163,7 +209,11 @@ class FakeKubeApi:
             return 422, _status(422, "metadata.name is required")
         if self.get(f"{path}/{name}") is not None:
             return 409, _status(409, f"{name} already exists")
+        namespace = _namespace_of(path)
+        if namespace is not None:  # the API server fills it in from the path
+            obj.setdefault("metadata", {}).setdefault("namespace", namespace)
         stored = self.put(f"{path}/{name}", obj)
+        self.created.append(copy.deepcopy(stored))
         if stored.get("kind") == "Pod" and self.on_pod_created is not None:
             self.on_pod_created(self, stored)
         return 201, self.get(f"{path}/{name}")
@@ -173,6 +223,7 @@ class FakeKubeApi:
             removed = self._objects.pop(path, None)
         if removed is None:
             return 404, _status(404, f"{path} not found")
+        self.deleted.append(path)
         return 200, _status(200, "Success")
 
     def _log(self, path: str) -> tuple[int, Any]:
@@ -181,6 +232,77 @@ class FakeKubeApi:
         if text is None:
             return 400, _status(400, "container is waiting to start")
         return 200, text
+
+
+@dataclass(frozen=True)
+class PodStep:
+    """What one read of a played pod shows: its phase, and its log from then on."""
+
+    phase: str
+    log: str | None = None
+    reason: str | None = None  # status.reason, e.g. DeadlineExceeded
+    exit_code: int | None = None  # the container's, once it terminated
+    waiting: str | None = None  # why the container has not started, e.g. ImagePullBackOff
+
+    def status(self) -> dict[str, Any]:
+        status: dict[str, Any] = {"phase": self.phase}
+        if self.reason is not None:
+            status["reason"] = self.reason
+        state: dict[str, Any] = {}
+        if self.exit_code is not None:
+            state["terminated"] = {"exitCode": self.exit_code, "reason": "Completed"}
+        if self.waiting is not None:
+            state["waiting"] = {"reason": self.waiting}
+        if state:
+            status["containerStatuses"] = [{"name": "probe", "state": state}]
+        return status
+
+
+@dataclass(frozen=True)
+class PodRun:
+    """A pod's life as successive reads see it; the last step stays for every later read."""
+
+    path: tuple[PodStep, ...]
+
+    @classmethod
+    def succeeds(cls, log: str, *, running_reads: int = 1) -> PodRun:
+        running = (PodStep("Running"),) * running_reads
+        return cls((PodStep("Pending"), *running, PodStep("Succeeded", log, exit_code=0)))
+
+    @classmethod
+    def fails(cls, log: str, *, exit_code: int = 28) -> PodRun:
+        """curl exits non-zero; 28 is its timeout."""
+        failed = PodStep("Failed", log, exit_code=exit_code)
+        return cls((PodStep("Pending"), PodStep("Running"), failed))
+
+    @classmethod
+    def killed(cls, reason: str = "DeadlineExceeded") -> PodRun:
+        """The kubelet ends a pod that never started (activeDeadlineSeconds): no log."""
+        return cls((PodStep("Pending"), PodStep("Failed", reason=reason)))
+
+    @classmethod
+    def never_finishes(cls) -> PodRun:
+        return cls((PodStep("Pending"), PodStep("Running")))
+
+    @classmethod
+    def stays_pending(cls, waiting: str = "ImagePullBackOff") -> PodRun:
+        return cls((PodStep("Pending", waiting=waiting),))
+
+    def steps(self) -> Iterator[PodStep]:
+        yield from self.path
+        yield from itertools.repeat(self.path[-1])
+
+
+def _object_path(obj: dict[str, Any]) -> str:
+    metadata = obj["metadata"]
+    return f"/api/v1/namespaces/{metadata['namespace']}/pods/{metadata['name']}"
+
+
+def _namespace_of(collection: str) -> str | None:
+    parts = collection.strip("/").split("/")
+    if "namespaces" in parts[:-2]:
+        return parts[parts.index("namespaces") + 1]
+    return None
 
 
 def _is_collection(path: str) -> bool:
@@ -197,6 +319,9 @@ def _status(code: int, message: str) -> dict[str, Any]:
 def _handler_for(api: FakeKubeApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Buffered, so headers and body leave in one write: two small writes would wait for
+        # the client's delayed ACK (about 40 ms per request).
+        wbufsize = -1
 
         def log_message(self, *_: Any) -> None:
             return

@@ -115,19 +115,22 @@ def test_restart_serves_the_same_state(sim: NsxSimulator) -> None:
     assert response.json()["unique_id"] == LAB.node_segment_unique_id
 
 
-def test_module_entry_point_serves_the_lab() -> None:
+def test_module_entry_point_serves_the_lab(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    ca_out = tmp_path / "ca.pem"
+    command = ["--port", "0", "--user", "ops", "--password", "pw-1", "--ca-out", str(ca_out)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "nsxsim", "--user", "ops", "--password", "pw-1"],
+        [sys.executable, "-m", "nsxsim", *command],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
-        cwd=REPO_ROOT,
+        cwd=tmp_path,
     )
     try:
         assert process.stdout is not None
         info = dict(process.stdout.readline().split() for _ in range(3))
         assert info["host"] == f"127.0.0.1:{info['port']}"
+        assert info["ca_file"] == str(ca_out)
         context = ssl.create_default_context(cafile=info["ca_file"])
         with httpx.Client(verify=context, auth=("ops", "pw-1"), timeout=5.0) as http:
             response = http.get(f"https://{info['host']}" + api(LAB.node_segment_path))

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# A newcomer's first run: install into ./venv, then render the staging stack offline and print
+# its plan and the firewall change request. No Pulumi CLI, credentials or network beyond the
+# package index are needed; nothing outside this directory is contacted.
+set -euo pipefail
+cd "$(dirname "$0")"
+stack="${1:-staging}"
+
+if [ ! -x venv/bin/python ]; then
+  python3 -m venv venv
+fi
+venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+venv/bin/python -m egressctl render --stack "$stack"
+echo
+venv/bin/python -m egressctl report --stack "$stack" --format md

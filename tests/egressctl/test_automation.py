@@ -1,0 +1,602 @@
+"""egressctl.automation against a fake `pulumi` CLI, driven by the real Automation API.
+
+The fake (tests/fakes/fake_pulumi.py) stands in for the CLI only: the SDK builds the argv,
+runs the process, reads the engine events (gRPC, or an event-log file for older CLIs) and
+classifies the errors, so these tests pin what egressctl asks of the SDK and what it makes of
+the answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from pulumi import automation as auto
+
+from egressctl.automation import (
+    Operation,
+    OperationResult,
+    PulumiNotInstalledError,
+    ResourceChange,
+    exit_code_for,
+    run_operation,
+    stack_outputs,
+)
+from egressctl.exit_codes import ExitCode
+from egressctl.project import PROJECT_DIR
+from tests.fakes import fake_pulumi
+from tests.fakes.fake_pulumi import (
+    EGRESS,
+    NAT_RULE,
+    NEW_EGRESS,
+    POOL,
+    SECRET_CONFIG,
+    SECRET_OUTPUT,
+    SEGMENT,
+    Invocation,
+    Resource,
+)
+
+STACK = "prod"
+# Variables of the developer's or CI's own environment that must not steer a test's CLI.
+_HOST_PULUMI_ENV = (
+    "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK",
+    "PULUMI_BACKEND_URL",
+    "PULUMI_ACCESS_TOKEN",
+    "PULUMI_CONFIG_PASSPHRASE",
+    "PULUMI_HOME",
+    "FAKE_PULUMI_VERSION",
+)
+
+
+@dataclass
+class FakeCli:
+    executable: Path
+    log: Path
+    project: Path
+    monkeypatch: pytest.MonkeyPatch
+    lines: list[str] = field(default_factory=list)
+
+    def scenario(self, name: str) -> None:
+        self.monkeypatch.setenv("FAKE_PULUMI_SCENARIO", name)
+
+    def version(self, version: str) -> None:
+        self.monkeypatch.setenv("FAKE_PULUMI_VERSION", version)
+
+    def run(self, operation: Operation, **kwargs: object) -> OperationResult:
+        options: dict[str, object] = {"work_dir": self.project, "on_output": self.lines.append}
+        options.update(kwargs)
+        return run_operation(operation, STACK, **options)  # type: ignore[arg-type]
+
+    @property
+    def calls(self) -> list[Invocation]:
+        return fake_pulumi.read_log(self.log)
+
+    def words(self) -> list[list[str]]:
+        return [call.words for call in self.calls]
+
+    def only(self, *words: str) -> Invocation:
+        matching = [call for call in self.calls if call.words == list(words)]
+        assert len(matching) == 1, f"{words}: {self.words()}"
+        return matching[0]
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCli:
+    """The fake CLI, alone on PATH, and a project directory for it to run in."""
+    executable = fake_pulumi.install(tmp_path / "pulumi-root")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: antrea-egress\nruntime: python\n")
+    (project / f"Pulumi.{STACK}.yaml").write_text("config: {}\n")
+    log = tmp_path / "calls.jsonl"
+    for name in _HOST_PULUMI_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PATH", str(executable.parent))
+    monkeypatch.setenv("FAKE_PULUMI_LOG", str(log))
+    monkeypatch.setenv("FAKE_PULUMI_SCENARIO", "ok")
+    return FakeCli(executable, log, project, monkeypatch)
+
+
+def change(op: str, resource: Resource, *diffs: str) -> ResourceChange:
+    urn = resource.urn(STACK)
+    return ResourceChange(op=op, urn=urn, type=resource.type, name=resource.name, diffs=[*diffs])
+
+
+# --- what each operation asks of the CLI --------------------------------------------------
+
+_SELECT = [["version"], ["stack", "select"]]
+# operation -> (its CLI subcommand, flags it must pass, flags it must not pass, the calls)
+_OPERATIONS: dict[Operation, tuple[str, set[str], set[str], list[list[str]]]] = {
+    Operation.PREVIEW: (
+        "preview",
+        {"--diff"},
+        {"--refresh", "--expect-no-changes", "--yes", "--json"},
+        [*_SELECT, ["preview"]],
+    ),
+    Operation.UP: (
+        "up",
+        {"--diff", "--yes", "--skip-preview"},
+        {"--refresh", "--expect-no-changes"},
+        # The SDK reads the outputs (masked, then revealed) and the summary after `up`.
+        [*_SELECT, ["up"], ["stack", "output"], ["stack", "output"], ["stack", "history"]],
+    ),
+    Operation.REFRESH: (
+        "refresh",
+        {"--diff", "--yes", "--skip-preview"},
+        {"--preview-only", "--expect-no-changes"},
+        [*_SELECT, ["refresh"], ["stack", "history"]],
+    ),
+    Operation.DESTROY: (
+        "destroy",
+        {"--diff", "--yes", "--skip-preview"},
+        {"--preview-only", "--remove", "--refresh"},
+        [*_SELECT, ["destroy"], ["stack", "history"]],
+    ),
+    Operation.DRIFT: (
+        "preview",
+        {"--diff", "--refresh", "--expect-no-changes"},
+        {"--yes", "--skip-preview"},
+        [*_SELECT, ["preview"]],
+    ),
+}
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+def test_each_operation_runs_its_cli_command(cli: FakeCli, operation: Operation) -> None:
+    subcommand, required, forbidden, calls = _OPERATIONS[operation]
+
+    result = cli.run(operation)
+
+    assert result.exit_code is ExitCode.OK, result.message
+    assert cli.words() == calls  # so no `stack init`, no `stack rm`
+    select = cli.only("stack", "select")
+    assert select.argv == ["--non-interactive", "stack", "select", "--stack", STACK]  # no --create
+    run = cli.only(subcommand)
+    assert run.argv[0] == "--non-interactive"
+    flags = set(run.argv)
+    assert required <= flags
+    assert not forbidden & flags
+    assert run.value("--stack") == STACK
+    assert run.value("--color") == "never"
+    assert run.value("--exec-kind") == "auto.local"  # the local project, not an inline program
+    # CLI 3.272 > 3.205: the SDK takes the engine events over gRPC on loopback.
+    assert (run.value("--event-log") or "").startswith("tcp://127.0.0.1:")
+
+
+def test_work_dir_is_the_cwd_of_every_stack_command(cli: FakeCli) -> None:
+    cli.run(Operation.UP)
+
+    stack_calls = [call for call in cli.calls if call.words != ["version"]]
+    assert len(stack_calls) == 5
+    assert {call.cwd for call in stack_calls} == {str(cli.project)}
+
+
+def test_work_dir_defaults_to_the_project(cli: FakeCli) -> None:
+    run_operation(Operation.PREVIEW, STACK, on_output=cli.lines.append)
+
+    assert cli.only("preview").cwd == str(PROJECT_DIR)
+
+
+def test_env_reaches_the_cli(cli: FakeCli) -> None:
+    backend = "file:///srv/egress-state"
+
+    cli.run(Operation.PREVIEW, env={"PULUMI_BACKEND_URL": backend})
+
+    stack_calls = [call for call in cli.calls if call.words != ["version"]]
+    assert [call.env.get("PULUMI_BACKEND_URL") for call in stack_calls] == [backend, backend]
+    assert all(call.env.get("PULUMI_SKIP_UPDATE_CHECK") == "true" for call in stack_calls)
+
+
+def test_the_version_check_stays_on(cli: FakeCli) -> None:
+    cli.run(Operation.PREVIEW)
+
+    assert cli.words()[0] == ["version"]
+    assert not any("PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK" in call.env for call in cli.calls)
+
+
+# --- output, changes and summary ----------------------------------------------------------
+
+
+def test_output_streams_through_on_output_line_by_line(cli: FakeCli) -> None:
+    cli.scenario("changes")
+
+    cli.run(Operation.PREVIEW)
+
+    assert f"Previewing update ({STACK}):" in cli.lines
+    assert "    ~ vlan: (changed)" in cli.lines
+    assert all("\n" not in line for line in cli.lines)
+
+
+def test_stderr_streams_through_on_output_too(cli: FakeCli) -> None:
+    cli.scenario("fail")
+
+    cli.run(Operation.UP)
+
+    assert "error: up failed" in cli.lines
+
+
+def test_preview_reports_changes_and_summary_from_the_engine_events(cli: FakeCli) -> None:
+    cli.scenario("changes")
+
+    result = cli.run(Operation.PREVIEW)
+
+    assert result.exit_code is ExitCode.OK
+    assert result.changes == [
+        change("update", SEGMENT, "vlan", "subnets"),
+        change("replace", POOL, "ipRanges"),
+        change("delete", NAT_RULE),
+        change("create", NEW_EGRESS),
+    ]
+    assert result.summary == {"same": 3, "update": 1, "replace": 1, "delete": 1, "create": 1}
+    assert result.message == (
+        f"preview of stack '{STACK}' succeeded: create 1, delete 1, replace 1, same 3, update 1"
+    )
+
+
+def test_no_changes_means_an_empty_change_list(cli: FakeCli) -> None:
+    result = cli.run(Operation.PREVIEW)
+
+    assert result.changes == []
+    assert result.summary == {"same": 6}
+
+
+def test_up_reports_changes_and_the_summary(cli: FakeCli) -> None:
+    cli.scenario("changes")
+
+    result = cli.run(Operation.UP)
+
+    assert result.exit_code is ExitCode.OK
+    assert [(c.op, c.name) for c in result.changes] == [
+        ("update", "web-segment"),
+        ("replace", "web-pool"),
+        ("delete", "web-nosnat"),
+        ("create", "api-egress"),
+    ]
+    assert result.summary == {"same": 3, "update": 1, "replace": 1, "delete": 1, "create": 1}
+    # The summary is read back without secrets: no config value reaches the result.
+    assert not cli.only("stack", "history").has("--show-secrets")
+
+
+def test_refresh_reports_what_the_refresh_found_not_its_steps(cli: FakeCli) -> None:
+    cli.scenario("drift")
+
+    result = cli.run(Operation.REFRESH)
+
+    assert result.exit_code is ExitCode.OK
+    assert result.changes == [
+        change("update", SEGMENT, "description"),
+        change("update", EGRESS, "status"),
+        change("delete", NAT_RULE),
+    ]
+    assert result.summary == {"same": 3, "update": 2, "delete": 1}
+
+
+def test_destroy_deletes_but_keeps_the_stack(cli: FakeCli) -> None:
+    result = cli.run(Operation.DESTROY)
+
+    assert result.exit_code is ExitCode.OK
+    assert {c.op for c in result.changes} == {"delete"}
+    assert len(result.changes) == 6
+    assert result.summary == {"delete": 6}
+    assert ["stack", "rm"] not in cli.words()
+
+
+def test_events_are_read_from_an_event_log_file_on_older_clis(cli: FakeCli) -> None:
+    cli.version("v3.205.0")  # the last CLI for which the SDK tails a file
+    cli.scenario("changes")
+
+    result = cli.run(Operation.PREVIEW)
+
+    event_log = cli.only("preview").value("--event-log") or ""
+    assert event_log.endswith("eventlog.txt")
+    assert len(result.changes) == 4
+    assert result.summary["create"] == 1
+
+
+# --- drift --------------------------------------------------------------------------------
+
+
+def test_drift_without_changes_is_ok(cli: FakeCli) -> None:
+    result = cli.run(Operation.DRIFT)
+
+    assert result.exit_code is ExitCode.OK
+    assert result.changes == []
+    assert result.message == f"no drift in stack '{STACK}'"
+
+
+def test_drift_found_by_the_refresh_exits_3_and_names_the_resources(cli: FakeCli) -> None:
+    cli.scenario("drift")
+
+    result = cli.run(Operation.DRIFT)
+
+    assert result.exit_code is ExitCode.CHANGES_FOUND
+    assert int(result.exit_code) == 3
+    # The egress drifted in an output only: its refresh found it, the plan after is `same`.
+    assert result.changes == [
+        change("update", SEGMENT, "description"),
+        change("update", EGRESS, "status"),
+        change("create", NAT_RULE),
+    ]
+    assert result.message.startswith(f"drift in stack '{STACK}', 3 resource(s): ")
+    for name in ("web-segment (description)", "web-egress (status)", "web-nosnat"):
+        assert name in result.message
+
+
+def test_drift_includes_changes_the_code_would_make(cli: FakeCli) -> None:
+    cli.scenario("changes")
+
+    result = cli.run(Operation.DRIFT)
+
+    assert result.exit_code is ExitCode.CHANGES_FOUND
+    assert "api-egress" in result.message
+
+
+# --- failures -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+def test_a_missing_stack_exits_2_and_is_not_created(cli: FakeCli, operation: Operation) -> None:
+    cli.scenario("no-stack")
+
+    result = cli.run(operation)
+
+    assert result.exit_code is ExitCode.STACK_NOT_FOUND
+    assert int(result.exit_code) == 2
+    assert f"stack '{STACK}' does not exist" in result.message
+    assert cli.words() == _SELECT  # nothing ran after the failed select
+
+
+@pytest.mark.parametrize("scenario", ["locked-cloud", "locked-diy"])
+@pytest.mark.parametrize("operation", [Operation.UP, Operation.DRIFT])
+def test_a_locked_stack_exits_75(cli: FakeCli, scenario: str, operation: Operation) -> None:
+    cli.scenario(scenario)
+
+    result = cli.run(operation)
+
+    assert result.exit_code is ExitCode.LOCKED
+    assert int(result.exit_code) == 75
+    assert f"stack '{STACK}' is locked or another update is in progress" in result.message
+
+
+def test_a_failed_operation_exits_1_with_the_cli_error(cli: FakeCli) -> None:
+    cli.scenario("fail")
+
+    result = cli.run(Operation.PREVIEW)
+
+    assert result.exit_code is ExitCode.FAILURE
+    assert int(result.exit_code) == 1
+    assert result.message == (
+        f"preview of stack '{STACK}' failed: error: NSX manager at 127.0.0.1 returned "
+        "503 Service Unavailable | error: preview failed"
+    )
+    assert "\n" not in result.message
+
+
+def test_a_failed_drift_check_is_a_failure_not_drift(cli: FakeCli) -> None:
+    cli.scenario("fail")
+
+    result = cli.run(Operation.DRIFT)
+
+    assert result.exit_code is ExitCode.FAILURE
+
+
+def test_a_preview_without_summary_is_a_failure(cli: FakeCli) -> None:
+    cli.scenario("no-summary")
+
+    result = cli.run(Operation.PREVIEW)
+
+    assert result.exit_code is ExitCode.FAILURE
+    assert "summary event never found" in result.message
+
+
+# --- secrets and JSON ---------------------------------------------------------------------
+
+
+def test_the_failure_message_comes_from_stderr_not_from_program_output(cli: FakeCli) -> None:
+    cli.scenario("fail")
+
+    result = cli.run(Operation.UP)
+
+    assert any(SECRET_CONFIG in line for line in cli.lines)  # the program printed it ...
+    assert SECRET_CONFIG not in result.message  # ... and it stays out of the result
+    assert SECRET_CONFIG not in json.dumps(result.to_json())
+
+
+@pytest.mark.parametrize(
+    ("scenario", "operation"),
+    [
+        ("ok", Operation.UP),
+        ("changes", Operation.UP),
+        ("drift", Operation.REFRESH),
+        ("drift", Operation.DRIFT),
+        ("ok", Operation.DESTROY),
+    ],
+)
+def test_no_secret_reaches_the_result(cli: FakeCli, scenario: str, operation: Operation) -> None:
+    cli.scenario(scenario)
+
+    result = cli.run(operation)
+
+    rendered = json.dumps(result.to_json()) + result.message + repr(result)
+    assert SECRET_OUTPUT not in rendered
+    assert SECRET_CONFIG not in rendered
+
+
+def test_up_fetches_the_revealed_outputs_yet_keeps_them_out(cli: FakeCli) -> None:
+    # The SDK asks for the revealed outputs after every `up`: the secret is in the process.
+    result = cli.run(Operation.UP)
+
+    assert any(call.has("--show-secrets") for call in cli.calls)
+    assert SECRET_OUTPUT not in json.dumps(result.to_json())
+
+
+def test_to_json_is_the_machine_readable_summary(cli: FakeCli) -> None:
+    cli.scenario("changes")
+
+    document = cli.run(Operation.PREVIEW).to_json()
+
+    assert json.loads(json.dumps(document)) == document
+    assert document == {
+        "operation": "preview",
+        "stack": STACK,
+        "exit_code": 0,
+        "status": "ok",
+        "message": document["message"],
+        "summary": {"same": 3, "update": 1, "replace": 1, "delete": 1, "create": 1},
+        "changes": [
+            {
+                "op": "update",
+                "urn": SEGMENT.urn(STACK),
+                "type": SEGMENT.type,
+                "name": "web-segment",
+                "diffs": ["vlan", "subnets"],
+            },
+            {
+                "op": "replace",
+                "urn": POOL.urn(STACK),
+                "type": POOL.type,
+                "name": "web-pool",
+                "diffs": ["ipRanges"],
+            },
+            {
+                "op": "delete",
+                "urn": NAT_RULE.urn(STACK),
+                "type": NAT_RULE.type,
+                "name": "web-nosnat",
+                "diffs": [],
+            },
+            {
+                "op": "create",
+                "urn": NEW_EGRESS.urn(STACK),
+                "type": NEW_EGRESS.type,
+                "name": "api-egress",
+                "diffs": [],
+            },
+        ],
+    }
+
+
+def test_to_json_carries_the_exit_code(cli: FakeCli) -> None:
+    cli.scenario("locked-diy")
+
+    document = cli.run(Operation.UP).to_json()
+
+    assert (document["exit_code"], document["status"]) == (75, "locked")
+
+
+# --- finding the CLI ----------------------------------------------------------------------
+
+
+def _empty_path(cli: FakeCli, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    cli.monkeypatch.setenv("PATH", str(empty))
+
+
+def _assert_install_hint(error: PulumiNotInstalledError) -> None:
+    text = str(error)
+    assert "https://www.pulumi.com/docs/install/" in text
+    assert "curl -fsSL https://get.pulumi.com | sh" in text
+    assert "`pulumi install`" in text
+
+
+def test_no_cli_on_path_raises_with_install_instructions(cli: FakeCli, tmp_path: Path) -> None:
+    _empty_path(cli, tmp_path)
+
+    with pytest.raises(PulumiNotInstalledError) as raised:
+        cli.run(Operation.PREVIEW)
+
+    _assert_install_hint(raised.value)
+    assert cli.calls == []
+
+
+def test_stack_outputs_without_a_cli_raises_too(cli: FakeCli, tmp_path: Path) -> None:
+    _empty_path(cli, tmp_path)
+
+    with pytest.raises(PulumiNotInstalledError) as raised:
+        stack_outputs(STACK, work_dir=cli.project)
+
+    _assert_install_hint(raised.value)
+
+
+def test_pulumi_command_names_the_executable(cli: FakeCli, tmp_path: Path) -> None:
+    _empty_path(cli, tmp_path)
+
+    result = cli.run(Operation.PREVIEW, pulumi_command=str(cli.executable))
+
+    assert result.exit_code is ExitCode.OK
+    assert cli.words() == _OPERATIONS[Operation.PREVIEW][3]
+
+
+def test_a_missing_pulumi_command_raises(cli: FakeCli, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "bin" / "pulumi"
+
+    with pytest.raises(PulumiNotInstalledError, match="was not found"):
+        cli.run(Operation.PREVIEW, pulumi_command=str(missing))
+
+
+def test_a_pulumi_command_outside_a_bin_directory_is_refused(cli: FakeCli, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="in a `bin` directory"):
+        cli.run(Operation.PREVIEW, pulumi_command=str(tmp_path / "pulumi"))
+
+
+def test_a_cli_older_than_the_sdk_supports_is_refused(cli: FakeCli) -> None:
+    cli.version("v3.0.0")
+
+    with pytest.raises(PulumiNotInstalledError, match="Minimum version requirement failed"):
+        cli.run(Operation.PREVIEW)
+
+    assert cli.words() == [["version"]]
+
+
+# --- stack outputs ------------------------------------------------------------------------
+
+
+def test_stack_outputs_are_returned_with_secrets_revealed(cli: FakeCli) -> None:
+    outputs = stack_outputs(STACK, work_dir=cli.project)
+
+    assert outputs == {
+        "clusterName": "tkc-01",
+        "egressIps": {"web": "10.100.5.130"},
+        "kubeconfig": SECRET_OUTPUT,
+    }
+    assert cli.words() == [*_SELECT, ["stack", "output"], ["stack", "output"]]
+    assert cli.calls[-1].has("--show-secrets")
+    assert {call.cwd for call in cli.calls[1:]} == {str(cli.project)}
+
+
+def test_stack_outputs_of_a_never_deployed_stack_are_none(cli: FakeCli) -> None:
+    cli.scenario("never-deployed")
+
+    assert stack_outputs(STACK, work_dir=cli.project) is None
+
+
+def test_stack_outputs_of_a_missing_stack_raise_stack_not_found(cli: FakeCli) -> None:
+    cli.scenario("no-stack")
+
+    with pytest.raises(auto.StackNotFoundError) as raised:
+        stack_outputs(STACK, work_dir=cli.project)
+
+    assert exit_code_for(raised.value) is ExitCode.STACK_NOT_FOUND
+    assert ["stack", "init"] not in cli.words()
+
+
+_ERRORS: list[tuple[Callable[[auto.CommandResult], auto.CommandError], ExitCode]] = [
+    (auto.StackNotFoundError, ExitCode.STACK_NOT_FOUND),
+    (auto.ConcurrentUpdateError, ExitCode.LOCKED),
+    (auto.CommandError, ExitCode.FAILURE),
+    (auto.CompilationError, ExitCode.FAILURE),
+]
+
+
+@pytest.mark.parametrize(("error_type", "expected"), _ERRORS)
+def test_exit_code_for_maps_the_sdk_errors(
+    error_type: Callable[[auto.CommandResult], auto.CommandError], expected: ExitCode
+) -> None:
+    error = error_type(auto.CommandResult(stdout="", stderr="error: x", code=255))
+
+    assert exit_code_for(error) is expected

@@ -1,0 +1,136 @@
+"""`egressctl render`: the real program offline; manifests, NSX requests and the plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from egressctl.render import discovered_segment_path, render_stack, write_rendering
+from nsxsim import LAB
+from tests.crd_schemas import (
+    ANTREA_CONFIG,
+    EGRESSES,
+    EXTERNAL_IP_POOLS,
+    TKC_V1ALPHA2,
+    needs_shared_crds,
+    schema_errors,
+)
+
+CRDS = {
+    "AntreaConfig": (ANTREA_CONFIG, "v1alpha1"),
+    "TanzuKubernetesCluster": (TKC_V1ALPHA2, "v1alpha2"),
+    "ExternalIPPool": (EXTERNAL_IP_POOLS[1], "v1beta1"),
+    "Egress": (EGRESSES[1], "v1beta1"),
+}
+
+
+def kinds(manifests: list[dict[str, Any]]) -> list[str]:
+    return [m["kind"] for m in manifests]
+
+
+def test_staging_objects_in_apply_order(tmp_path: Path) -> None:
+    rendering = render_stack("staging")
+    written = write_rendering(rendering, tmp_path)
+    files = sorted(p for p in written if p.suffix == ".yaml")
+    manifests = [yaml.safe_load(p.read_text()) for p in files]
+    assert kinds(manifests) == [
+        "AntreaConfig",
+        "TanzuKubernetesCluster",
+        "ExternalIPPool",
+        "Egress",
+    ]
+    assert [p.name[:3] for p in files] == ["01-", "02-", "03-", "04-"]
+    assert files[0].name == "01-supervisor-antreaconfig-staging-tkc-staging01-antrea-package.yaml"
+    assert [o.target for o in rendering.objects] == ["supervisor", "supervisor", "guest", "guest"]
+    pool = manifests[2]
+    assert pool["spec"]["subnetInfo"] == {
+        "gateway": "10.100.5.129",
+        "prefixLength": 30,
+        "vlan": 120,
+    }
+    assert isinstance(manifests[1]["spec"]["topology"]["controlPlane"]["replicas"], int)
+
+
+@needs_shared_crds
+@pytest.mark.parametrize("stack", ["prod", "staging", "lab"])
+def test_rendered_custom_resources_validate_against_the_crds(stack: str, tmp_path: Path) -> None:
+    write_rendering(render_stack(stack), tmp_path)
+    checked = 0
+    for path in sorted(tmp_path.glob("*.yaml")):
+        manifest = yaml.safe_load(path.read_text())
+        if manifest["kind"] in CRDS:
+            crd, version = CRDS[manifest["kind"]]
+            assert schema_errors(manifest, crd, version) == [], path.name
+            checked += 1
+    assert checked == 4
+
+
+def test_nsx_requests_for_auto_discovery_show_placeholders() -> None:
+    requests = render_stack("staging").nsx_requests
+    segment = "/policy/api/v1/infra/segments/egress-staging-tkc-staging01-staging"
+    parent = discovered_segment_path("tkc-staging01")
+    assert [(r.method, r.path.split("/segment-connection")[0]) for r in requests[:2]] == [
+        ("PATCH", segment),
+        ("PATCH", segment),
+    ]
+    body = requests[0].body
+    assert body["subnets"] == [{"gateway_address": "10.100.5.129/30"}]
+    assert body["connectivity_path"] == f"<connectivity_path of {parent}>"
+    binding = requests[1].body
+    assert (binding["segment_path"], binding["vlan_traffic_tag"]) == (parent, 120)
+    rule = requests[2]
+    assert rule.path.endswith("/nat/USER/nat-rules/nosnat-egress-staging-tkc-staging01-staging")
+    assert rule.body["action"] == "NO_SNAT"
+    assert rule.body["source_network"] == "10.100.5.128/30"
+    assert rule.body["firewall_match"] == "BYPASS"
+
+
+def test_lab_renders_demo_workloads_and_its_explicit_parent() -> None:
+    rendering = render_stack("lab")
+    order = kinds([o.manifest for o in rendering.objects])
+    assert sorted(order) == sorted(
+        [
+            "AntreaConfig",
+            "TanzuKubernetesCluster",
+            "Namespace",
+            "Deployment",
+            "ExternalIPPool",
+            "Egress",
+        ]
+    )
+    assert order[:2] == ["AntreaConfig", "TanzuKubernetesCluster"]
+    assert order.index("Namespace") < order.index("Deployment")
+    assert order.index("ExternalIPPool") < order.index("Egress")
+    binding = rendering.nsx_requests[1]
+    assert binding.body["segment_path"] == LAB.node_segment_path
+    assert binding.path.endswith(f"bm-{LAB.node_segment_id}")
+
+
+def test_plan_lists_every_resource_with_where_it_goes() -> None:
+    plan = render_stack("prod").plan
+    targets = {step.resource: step.target for step in plan}
+    assert targets["tkc-prod01-tkc"] == "supervisor"
+    assert targets["prod-segment"] == "nsx"
+    assert targets["prod-nosnat"] == "nsx"
+    assert targets["prod-pool"] == "guest"
+    assert targets["prod-ranges"] == "state"
+    order = [step.resource for step in plan]
+    assert order.index("tkc-prod01-antrea-config") < order.index("tkc-prod01-tkc")
+    assert order.index("prod-segment") < order.index("prod-nosnat") < order.index("prod-pool")
+    assert order.index("prod-pool") < order.index("prod-egress")
+
+
+def test_secrets_in_the_stack_file_are_never_needed_nor_written(tmp_path: Path) -> None:
+    work = tmp_path / "project"
+    work.mkdir()
+    root = Path(__file__).resolve().parents[2]
+    (work / "__main__.py").write_text((root / "__main__.py").read_text())
+    values = yaml.safe_load((root / "Pulumi.staging.yaml").read_text())
+    values["config"]["nsxt:password"] = {"secure": "v1:ZW5jcnlwdGVkLXN0dWZm"}
+    (work / "Pulumi.staging.yaml").write_text(yaml.safe_dump(values))
+    written = write_rendering(render_stack("staging", work_dir=work), tmp_path / "out")
+    for path in written:
+        assert "ZW5jcnlwdGVkLXN0dWZm" not in path.read_text()

@@ -1,0 +1,322 @@
+"""The firewall change request: rows from a configuration or from stack outputs, three formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from antrea_egress.config import load_stack_file
+from egressctl.report import (
+    FORMATS,
+    KNOWN_AFTER_DEPLOYMENT,
+    SOURCE_CONFIGURATION,
+    SOURCE_OUTPUTS,
+    ReportRow,
+    render_report,
+    rows_from_config,
+    rows_from_outputs,
+)
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+TIER1 = "/infra/tier-1s/t1_60f55536-121d-40d0-ac48-4cb976decf3d_rtr"
+SEGMENT = "/infra/segments/egress-prod-tkc-prod01-prod"
+
+# The committed stacks, as the field procedure sets them up (steps 5 and 6).
+EXPECTED = {
+    "prod": {
+        "cluster": "tkc-prod01",
+        "vsphere_namespace": "prod",
+        "zone": "prod",
+        "namespace": "prod",
+        "pod_selector": "app=web",
+        "egress_ips": "10.100.5.10-10.100.5.20",
+        "assigned_ip": None,
+        "cidr": "10.100.5.0/25",
+        "gateway": "10.100.5.1",
+        "vlan": 110,
+        "tier1": None,
+        "nat_mode": True,
+        "source": SOURCE_CONFIGURATION,
+    },
+    "staging": {
+        "cluster": "tkc-staging01",
+        "vsphere_namespace": "staging",
+        "zone": "staging",
+        "namespace": "staging",
+        "pod_selector": "app=web",
+        "egress_ips": "10.100.5.130-10.100.5.130",
+        "assigned_ip": None,
+        "cidr": "10.100.5.128/30",
+        "gateway": "10.100.5.129",
+        "vlan": 120,
+        "tier1": None,
+        "nat_mode": True,
+        "source": SOURCE_CONFIGURATION,
+    },
+}
+
+
+def config_rows(stack: str) -> list[ReportRow]:
+    config, _ = load_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml")
+    return rows_from_config(config)
+
+
+def zone_output(**overrides: Any) -> dict[str, Any]:
+    """One zone of the `zones` output, shaped as EgressZone's summary (prod, deployed)."""
+    return {
+        "egressIP": "10.100.5.10",
+        "egressNode": "tkc-prod01-worker-1",
+        "cidr": "10.100.5.0/25",
+        "gateway": "10.100.5.1",
+        "vlan": 110,
+        "ipRanges": [{"start": "10.100.5.10", "end": "10.100.5.20"}],
+        "segmentPath": SEGMENT,
+        "tier1Path": TIER1,
+        "natMode": True,
+        "namespace": "prod",
+        "podSelector": {"matchLabels": {"app": "web"}},
+        **overrides,
+    }
+
+
+def stack_outputs(zones: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "cluster": "tkc-prod01",
+        "vsphereNamespace": "prod",
+        "kubeconfig": "[secret]",
+        "nodeSegment": "/infra/segments/vnet_60f55536-121d-40d0-ac48-4cb976decf3d_0",
+        "zones": zones,
+    }
+
+
+# --- rows ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_rows_from_committed_stacks(stack: str) -> None:
+    rows = config_rows(stack)
+
+    assert [vars(row) for row in rows] == [EXPECTED[stack]]
+
+
+def test_rows_from_outputs_know_the_tier1_and_assigned_ip() -> None:
+    (row,) = rows_from_outputs(stack_outputs({"prod": zone_output()}))
+
+    assert row == ReportRow(
+        cluster="tkc-prod01",
+        vsphere_namespace="prod",
+        zone="prod",
+        namespace="prod",
+        pod_selector="app=web",
+        egress_ips="10.100.5.10-10.100.5.20 (assigned: 10.100.5.10)",
+        assigned_ip="10.100.5.10",
+        cidr="10.100.5.0/25",
+        gateway="10.100.5.1",
+        vlan=110,
+        tier1=TIER1,
+        nat_mode=True,
+        source=SOURCE_OUTPUTS,
+    )
+
+
+def test_outputs_before_assignment_leave_the_ip_unknown() -> None:
+    (row,) = rows_from_outputs(stack_outputs({"prod": zone_output(egressIP=None, tier1Path="")}))
+
+    assert row.assigned_ip is None
+    assert row.tier1 is None
+    assert row.egress_ips == "10.100.5.10-10.100.5.20"
+
+
+def test_cidr_ranges_several_ranges_and_selector_expressions() -> None:
+    zone = zone_output(
+        ipRanges=[{"cidr": "10.100.5.16/28"}, {"start": "10.100.5.40", "end": "10.100.5.41"}],
+        podSelector={
+            "matchLabels": {"tier": "front", "app": "web"},
+            "matchExpressions": [
+                {"key": "track", "operator": "In", "values": ["stable", "canary"]},
+                {"key": "debug", "operator": "NotIn", "values": ["true"]},
+                {"key": "team", "operator": "Exists"},
+                {"key": "legacy", "operator": "DoesNotExist"},
+            ],
+        },
+        egressIP=None,
+    )
+
+    (row,) = rows_from_outputs(stack_outputs({"prod": zone}))
+
+    assert row.egress_ips == "10.100.5.16/28, 10.100.5.40-10.100.5.41"
+    assert row.pod_selector == (
+        "app=web,tier=front,track in (stable, canary),debug notin (true),team,!legacy"
+    )
+
+
+def test_an_empty_selector_selects_every_pod_of_the_namespace() -> None:
+    (row,) = rows_from_outputs(stack_outputs({"prod": zone_output(podSelector={})}))
+
+    assert row.pod_selector == ""
+    assert "| prod | prod | all pods |" in render_report([row], "md")
+
+
+def test_rows_are_sorted_by_zone() -> None:
+    zones = {
+        "staging": zone_output(namespace="staging"),
+        "batch": zone_output(namespace="batch"),
+        "prod": zone_output(),
+    }
+
+    rows = rows_from_outputs(stack_outputs(zones))
+
+    assert [row.zone for row in rows] == ["batch", "prod", "staging"]
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        ({"vsphereNamespace": "prod", "zones": {}}, "stack outputs: cluster is missing"),
+        ({"cluster": "c", "vsphereNamespace": "prod"}, "`zones` is missing"),
+        (stack_outputs({"prod": "oops"}), "zones.prod is not a mapping"),
+        (stack_outputs({"prod": zone_output(cidr=None)}), "zones.prod.cidr is missing"),
+        (stack_outputs({"prod": zone_output(vlan="110")}), "zones.prod.vlan is missing"),
+        (stack_outputs({"prod": zone_output(natMode="yes")}), "zones.prod.natMode is missing"),
+        (stack_outputs({"prod": zone_output(ipRanges=[])}), "zones.prod.ipRanges is missing"),
+        (
+            stack_outputs(
+                {"prod": zone_output(ipRanges=[{"start": "10.0.0.9", "end": "10.0.0.1"}])}
+            ),
+            "zones.prod.ipRanges\\[0\\]: start 10.0.0.9 is after end 10.0.0.1",
+        ),
+        (
+            stack_outputs({"prod": zone_output(podSelector=["app=web"])}),
+            "zones.prod.podSelector is not a label selector",
+        ),
+    ],
+)
+def test_bad_outputs_name_the_output(outputs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        rows_from_outputs(outputs)
+
+
+def test_json_numbers_as_floats_are_accepted() -> None:
+    (row,) = rows_from_outputs(stack_outputs({"prod": zone_output(vlan=110.0)}))
+
+    assert row.vlan == 110
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+PROD_MARKDOWN = """\
+# Firewall change request: egress source IPs of tkc-prod01
+
+- Cluster: tkc-prod01 (vSphere Namespace prod)
+- Generated from: configuration
+
+Traffic from the selected pods of each namespace arrives from the listed source IPs, \
+which lie in the zone's subnet and are routed over the zone's gateway and VLAN \
+(NSX child segment); allow these sources instead of the cluster's node IPs.
+
+| Zone | Namespace | Pods | Source IPs | Subnet | Gateway | VLAN | Tier-1 | NAT mode |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| prod | prod | app=web | 10.100.5.10-10.100.5.20 | 10.100.5.0/25 | 10.100.5.1 | 110 \
+| known after deployment | yes (NoSNAT rule) |
+"""
+
+
+def test_markdown_of_the_prod_stack() -> None:
+    assert render_report(config_rows("prod"), "md") == PROD_MARKDOWN
+
+
+def test_markdown_of_the_staging_stack() -> None:
+    text = render_report(config_rows("staging"), "md")
+
+    assert text.startswith("# Firewall change request: egress source IPs of tkc-staging01\n")
+    assert "- Cluster: tkc-staging01 (vSphere Namespace staging)" in text
+    assert (
+        "| staging | staging | app=web | 10.100.5.130-10.100.5.130 | 10.100.5.128/30 "
+        f"| 10.100.5.129 | 120 | {KNOWN_AFTER_DEPLOYMENT} | yes (NoSNAT rule) |"
+    ) in text
+
+
+def test_markdown_of_outputs_shows_tier1_and_assigned_ip() -> None:
+    rows = rows_from_outputs(stack_outputs({"prod": zone_output(natMode=False)}))
+
+    text = render_report(rows, "md")
+
+    assert "- Generated from: stack outputs" in text
+    assert (
+        "| prod | prod | app=web | 10.100.5.10-10.100.5.20 (assigned: 10.100.5.10) "
+        f"| 10.100.5.0/25 | 10.100.5.1 | 110 | {TIER1} | no (routed) |"
+    ) in text
+
+
+def test_markdown_escapes_table_separators() -> None:
+    row = config_rows("prod")[0]
+    odd = ReportRow(**{**vars(row), "tier1": "/infra/tier-1s/a|b"})
+
+    assert "| /infra/tier-1s/a\\|b |" in render_report([odd], "md")
+
+
+def test_markdown_without_zones_says_so() -> None:
+    assert "No egress zones are configured." in render_report([], "md")
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_csv_of_committed_stacks(stack: str) -> None:
+    text = render_report(config_rows(stack), "csv")
+
+    records = list(csv.DictReader(io.StringIO(text)))
+    expected = {
+        key: "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        for key, value in EXPECTED[stack].items()
+    }
+    assert text.splitlines()[0] == ",".join(EXPECTED[stack])
+    assert records == [expected]
+
+
+def test_csv_of_outputs_quotes_commas() -> None:
+    zone = zone_output(ipRanges=[{"cidr": "10.100.5.16/28"}, {"cidr": "10.100.5.32/28"}])
+
+    text = render_report(rows_from_outputs(stack_outputs({"prod": zone})), "csv")
+
+    (record,) = csv.DictReader(io.StringIO(text))
+    assert record["egress_ips"] == "10.100.5.16/28, 10.100.5.32/28 (assigned: 10.100.5.10)"
+    assert record["assigned_ip"] == "10.100.5.10"
+    assert record["tier1"] == TIER1
+    assert record["source"] == "stack outputs"
+    assert '"10.100.5.16/28, 10.100.5.32/28 (assigned: 10.100.5.10)"' in text
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_json_of_committed_stacks(stack: str) -> None:
+    assert json.loads(render_report(config_rows(stack), "json")) == [EXPECTED[stack]]
+
+
+def test_json_of_outputs() -> None:
+    rows = rows_from_outputs(
+        stack_outputs({"staging": zone_output(namespace="staging"), "prod": zone_output()})
+    )
+
+    records = json.loads(render_report(rows, "json"))
+
+    assert [record["zone"] for record in records] == ["prod", "staging"]
+    assert records[0]["assigned_ip"] == "10.100.5.10"
+    assert records[0]["tier1"] == TIER1
+    assert records[0]["vlan"] == 110
+    assert records[0]["nat_mode"] is True
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_output_is_deterministic_whatever_the_row_order(fmt: Any) -> None:
+    rows = config_rows("prod") + config_rows("staging")
+
+    assert render_report(rows, fmt) == render_report(list(reversed(rows)), fmt)
+    assert render_report(rows, fmt) == render_report(rows, fmt)
+
+
+def test_unknown_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown report format 'xml'"):
+        render_report(config_rows("prod"), "xml")  # type: ignore[arg-type]

@@ -1,0 +1,474 @@
+"""The GitHub Actions workflows: what a reviewer would check by eye, checked on every run.
+
+preview.yml: a pull-request preview per stack (with the tests before it and a PR comment from
+pulumi/actions). deploy.yml: staging, then prod, each in its GitHub environment, `egressctl up`
+then `egressctl verify`. Both take the backend and secrets provider from repository variables
+and secrets from `secrets.*` through `env:` only. .ci/actionlint.sh lints both.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+PREVIEW = WORKFLOWS / "preview.yml"
+DEPLOY = WORKFLOWS / "deploy.yml"
+ACTIONLINT = ROOT / ".ci" / "actionlint.sh"
+
+# pulumi/actions v7 inputs (pulumi-practice.md §5.1 and pulumi/actions:action.yml).
+PULUMI_ACTION_V7_INPUTS = {
+    "command", "stack-name", "work-dir", "pulumi-version", "pulumi-version-file", "cloud-url",
+    "secrets-provider", "comment-on-pr", "comment-on-pr-number", "edit-pr-comment",
+    "comment-on-summary", "github-token", "diff", "refresh", "expect-no-changes", "upsert",
+    "config-map", "policyPacks", "policyPackConfigs", "plan", "always-include-summary",
+    "suppress-outputs", "suppress-progress", "target", "target-dependents", "exclude", "replace",
+    "parallel", "message", "color", "remove", "exclude-protected", "continue-on-error",
+    "log-verbosity", "debug",
+}  # fmt: skip
+
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+SECRET_REF = re.compile(r"^\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+# Names whose values are credentials: these must come from `secrets.*`, never be written inline.
+CREDENTIAL_NAME = re.compile(r"PASSWORD|PASSPHRASE|TOKEN|KUBECONFIG|_PEM$|SECRET_KEY|CREDENTIALS")
+SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    assert isinstance(data, dict), f"{path.name} is not a YAML mapping"
+    return data
+
+
+def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
+    # YAML 1.1 (PyYAML) reads the bare key `on` as the boolean True.
+    keys: dict[Any, Any] = workflow
+    on = keys.get("on", keys.get(True))
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return dict.fromkeys(on)
+    assert isinstance(on, dict), f"unexpected `on:` {on!r}"
+    return on
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    result = job.get("steps", [])
+    assert isinstance(result, list)
+    return result
+
+
+def step_index(job: dict[str, Any], what: str, predicate: Any) -> int:
+    found = [i for i, step in enumerate(steps(job)) if predicate(step)]
+    assert len(found) == 1, f"expected exactly one {what} step, found {len(found)}"
+    return found[0]
+
+
+def uses(prefix: str) -> Any:
+    return lambda step: str(step.get("uses", "")).startswith(prefix)
+
+
+def runs(pattern: str) -> Any:
+    regex = re.compile(pattern, re.MULTILINE)
+    return lambda step: bool(regex.search(str(step.get("run", ""))))
+
+
+def is_pulumi_action(step: dict[str, Any]) -> bool:
+    return str(step.get("uses", "")).startswith("pulumi/actions@")
+
+
+def command(step: dict[str, Any]) -> str | None:
+    """The pulumi/actions `command` input; None for install-only steps and other actions."""
+    if not is_pulumi_action(step):
+        return None
+    value = (step.get("with") or {}).get("command")
+    return None if value is None else str(value)
+
+
+def preview_step(job: dict[str, Any]) -> dict[str, Any]:
+    return steps(job)[step_index(job, "preview", lambda s: command(s) == "preview")]
+
+
+def resolve_env(value: Any, *scopes: dict[str, Any]) -> Any:
+    """`${{ env.X }}` resolved from the given env mappings (innermost first)."""
+    match = re.fullmatch(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", str(value))
+    if not match:
+        return value
+    for scope in scopes:
+        if match.group(1) in scope:
+            return scope[match.group(1)]
+    raise AssertionError(f"{value} refers to an env variable that no scope defines")
+
+
+def walk(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
+    """Every (path, scalar) pair in a parsed document."""
+    if isinstance(node, dict):
+        return [pair for key, value in node.items() for pair in walk(value, (*path, key))]
+    if isinstance(node, list):
+        return [pair for i, value in enumerate(node) for pair in walk(value, (*path, i))]
+    return [(path, node)]
+
+
+def stack_files() -> dict[str, Path]:
+    return {
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml"): p for p in ROOT.glob("Pulumi.*.yaml")
+    }
+
+
+def is_local_stack(path: Path) -> bool:
+    """A stack whose NSX Manager is on loopback (the lab's simulator): nothing CI can reach."""
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    host = urlsplit(f"//{config.get('nsxt:host', '')}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def committed_stacks() -> list[str]:
+    """The stacks CI previews and deploys: every Pulumi.<stack>.yaml but local ones."""
+    return sorted(name for name, path in stack_files().items() if not is_local_stack(path))
+
+
+@pytest.fixture(scope="module")
+def preview() -> dict[str, Any]:
+    return load(PREVIEW)
+
+
+@pytest.fixture(scope="module")
+def preview_job(preview: dict[str, Any]) -> dict[str, Any]:
+    assert set(preview["jobs"]) == {"preview"}
+    job = preview["jobs"]["preview"]
+    assert isinstance(job, dict)
+    return job
+
+
+@pytest.fixture(scope="module")
+def deploy() -> dict[str, Any]:
+    return load(DEPLOY)
+
+
+@pytest.fixture(params=["preview", "deploy"])
+def workflow(request: pytest.FixtureRequest) -> tuple[Path, dict[str, Any]]:
+    path = {"preview": PREVIEW, "deploy": DEPLOY}[request.param]
+    return path, load(path)
+
+
+def all_jobs(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    jobs = workflow.get("jobs")
+    assert isinstance(jobs, dict) and jobs, "no jobs"
+    return list(jobs.items())
+
+
+# -- preview.yml ------------------------------------------------------------------------------
+
+
+def test_preview_runs_on_pull_requests(preview: dict[str, Any]) -> None:
+    assert set(triggers(preview)) == {"pull_request"}
+
+
+def test_preview_matrix_is_exactly_the_committed_stacks(preview_job: dict[str, Any]) -> None:
+    strategy = preview_job["strategy"]
+    stacks = strategy["matrix"]["stack"]
+    assert {"prod", "staging"} <= set(committed_stacks())  # the stack files this repository has
+    assert len(stacks) == len(set(stacks)), "a stack is listed twice"
+    assert sorted(stacks) == committed_stacks()
+    assert set(strategy["matrix"]) == {"stack"}, "the matrix multiplies stacks by something else"
+    assert strategy["fail-fast"] is False
+
+
+def test_preview_concurrency_is_per_stack_and_ref(preview_job: dict[str, Any]) -> None:
+    concurrency = preview_job["concurrency"]
+    group = concurrency["group"]
+    assert "${{ matrix.stack }}" in group
+    assert "${{ github.ref }}" in group
+    assert concurrency["cancel-in-progress"] is True
+
+
+def test_preview_permissions_are_minimal(preview: dict[str, Any]) -> None:
+    assert preview["permissions"] == {
+        "contents": "read",
+        "pull-requests": "write",
+        "id-token": "write",
+    }
+    assert all("permissions" not in job for _, job in all_jobs(preview))
+
+
+def test_preview_checks_come_before_the_cloud(preview_job: dict[str, Any]) -> None:
+    order = [
+        step_index(preview_job, "checkout", uses("actions/checkout@")),
+        step_index(preview_job, "setup-python", uses("actions/setup-python@")),
+        step_index(preview_job, "pip install", runs(r"pip install -r requirements-dev\.txt")),
+        step_index(preview_job, "ruff check", runs(r"^ruff check \.$")),
+        step_index(preview_job, "ruff format", runs(r"^ruff format --check \.$")),
+        step_index(preview_job, "mypy", runs(r"^mypy\b")),
+        step_index(preview_job, "pytest", runs(r"^python -m pytest\b")),
+        step_index(preview_job, "CLI install", lambda s: is_pulumi_action(s) and not command(s)),
+        step_index(preview_job, "pulumi install", runs(r"^pulumi install$")),
+        step_index(preview_job, "credentials", runs(r"KUBECONFIG=")),
+        step_index(preview_job, "preview", lambda s: command(s) == "preview"),
+    ]
+    # ruff check and ruff format share a step; everything else is strictly in this order.
+    assert order == sorted(order)
+    assert len(set(order)) == len(order) - 1
+
+
+def test_preview_step_comments_a_refreshed_diff(preview_job: dict[str, Any]) -> None:
+    inputs = preview_step(preview_job)["with"]
+    assert inputs["comment-on-pr"] is True
+    assert inputs["diff"] is True
+    assert inputs["refresh"] is True
+    assert inputs.get("edit-pr-comment", True) is True  # one comment per stack, edited in place
+    assert "expect-no-changes" not in inputs  # a preview with changes is the point of a PR
+
+
+def test_preview_stack_name_is_the_matrix_stack_with_an_optional_org(
+    preview_job: dict[str, Any],
+) -> None:
+    name = preview_step(preview_job)["with"]["stack-name"]
+    expression = EXPRESSION.fullmatch(name)
+    assert expression, f"stack-name is not one expression: {name!r}"
+    assert "matrix.stack" in expression.group(1)
+    assert "vars.PULUMI_ORG" in expression.group(1)
+
+
+def test_preview_backend_and_secrets_provider_come_from_variables(
+    preview_job: dict[str, Any],
+) -> None:
+    step = preview_step(preview_job)
+    assert step["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
+    assert step["with"]["secrets-provider"] == "${{ vars.PULUMI_SECRETS_PROVIDER }}"
+    assert step["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
+    assert step["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+    assert step["env"]["NSXT_PASSWORD"] == "${{ secrets.NSXT_PASSWORD }}"
+
+
+# -- deploy.yml -------------------------------------------------------------------------------
+
+DEPLOY_ORDER = ["staging", "prod"]
+
+
+def test_deploy_runs_on_main_and_by_hand(deploy: dict[str, Any]) -> None:
+    on = triggers(deploy)
+    assert set(on) == {"push", "workflow_dispatch"}
+    assert on["push"] == {"branches": ["main"]}
+
+
+def test_deploy_has_staging_then_prod(deploy: dict[str, Any]) -> None:
+    jobs = deploy["jobs"]
+    assert list(jobs) == DEPLOY_ORDER
+    assert "needs" not in jobs["staging"]
+    assert jobs["prod"]["needs"] in ("staging", ["staging"])
+    assert sorted(jobs) == committed_stacks(), "a stack file without a deploy job, or vice versa"
+
+
+@pytest.mark.parametrize("stack", DEPLOY_ORDER)
+def test_deploy_job_is_bound_to_its_environment(deploy: dict[str, Any], stack: str) -> None:
+    environment = deploy["jobs"][stack]["environment"]
+    name = environment["name"] if isinstance(environment, dict) else environment
+    assert name == stack
+
+
+@pytest.mark.parametrize("stack", DEPLOY_ORDER)
+def test_deploy_concurrency_is_per_stack_and_never_cancels(
+    deploy: dict[str, Any], stack: str
+) -> None:
+    concurrency = deploy["jobs"][stack]["concurrency"]
+    assert stack in concurrency["group"]
+    assert concurrency["cancel-in-progress"] is False
+    groups = [job["concurrency"]["group"] for _, job in all_jobs(deploy)]
+    assert len(set(groups)) == len(groups), "two stacks share a concurrency group"
+
+
+def test_deploy_permissions_are_minimal(deploy: dict[str, Any]) -> None:
+    assert deploy["permissions"] == {"contents": "read", "id-token": "write"}
+    assert all("permissions" not in job for _, job in all_jobs(deploy))
+
+
+@pytest.mark.parametrize("stack", DEPLOY_ORDER)
+def test_deploy_installs_then_updates_then_verifies(deploy: dict[str, Any], stack: str) -> None:
+    job = deploy["jobs"][stack]
+    up = f"^python -m egressctl up --stack {stack} --json changes-{stack}\\.json$"
+    verify = f'^python -m egressctl verify --stack {stack} --echo-url "\\$\\{{ECHO_URL\\}}"$'
+    order = [
+        step_index(job, "checkout", uses("actions/checkout@")),
+        step_index(job, "setup-python", uses("actions/setup-python@")),
+        step_index(job, "pip install", runs(r"pip install -r requirements-dev\.txt")),
+        step_index(job, "CLI install", lambda s: is_pulumi_action(s) and not command(s)),
+        step_index(job, "pulumi install", runs(r"^pulumi install$")),
+        step_index(job, "login", runs(r"^\s*pulumi login\b")),
+        step_index(job, "credentials", runs(r"KUBECONFIG=")),
+        step_index(job, "up", runs(up)),
+        step_index(job, "upload", uses("actions/upload-artifact@")),
+        step_index(job, "verify", runs(verify)),
+    ]
+    assert order == sorted(order)
+    assert len(set(order)) == len(order)
+    # verify runs only when everything before it (the update above all) succeeded.
+    assert "if" not in steps(job)[order[-1]]
+    assert "continue-on-error" not in steps(job)[order[-3]]
+
+
+@pytest.mark.parametrize("stack", DEPLOY_ORDER)
+def test_deploy_uploads_the_change_summary_even_when_up_fails(
+    deploy: dict[str, Any], stack: str
+) -> None:
+    job = deploy["jobs"][stack]
+    upload = steps(job)[step_index(job, "upload", uses("actions/upload-artifact@"))]
+    assert upload["with"]["path"] == f"changes-{stack}.json"
+    assert upload["with"]["name"] == f"changes-{stack}"
+    assert re.fullmatch(r"\$\{\{\s*(!cancelled\(\)|always\(\))\s*\}\}", upload["if"])
+
+
+@pytest.mark.parametrize("stack", DEPLOY_ORDER)
+def test_deploy_reads_backend_and_echo_url_from_variables(
+    deploy: dict[str, Any], stack: str
+) -> None:
+    job = deploy["jobs"][stack]
+    login = steps(job)[step_index(job, "login", runs(r"^\s*pulumi login\b"))]
+    assert login["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
+    assert login["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
+    up = steps(job)[step_index(job, "up", runs(r"egressctl up\b"))]
+    assert up["env"]["PULUMI_SECRETS_PROVIDER"] == "${{ vars.PULUMI_SECRETS_PROVIDER }}"
+    assert up["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+    assert up["env"]["NSXT_PASSWORD"] == "${{ secrets.NSXT_PASSWORD }}"
+    verify = steps(job)[step_index(job, "verify", runs(r"egressctl verify\b"))]
+    assert verify["env"]["ECHO_URL"] == "${{ vars.ECHO_URL }}"
+
+
+# -- both -------------------------------------------------------------------------------------
+
+
+def test_both_workflows_document_both_backends_and_their_settings() -> None:
+    for path in (PREVIEW, DEPLOY):
+        header = "\n".join(
+            line for line in path.read_text().splitlines() if line.lstrip().startswith("#")
+        )
+        for needle in (
+            "Pulumi Cloud", "PULUMI_BACKEND_URL", "PULUMI_SECRETS_PROVIDER",
+            "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "s3://", "azblob://", "gs://",
+            "file://", "NSXT_PASSWORD", "SUPERVISOR_KUBECONFIG", "REPOSITORY VARIABLES",
+        ):  # fmt: skip
+            assert needle in header, f"{path.name}: the comments do not mention {needle}"
+
+
+def test_kubeconfig_comes_from_a_secret_through_a_private_file(
+    workflow: tuple[Path, dict[str, Any]],
+) -> None:
+    _, data = workflow
+    for _, job in all_jobs(data):
+        step = steps(job)[step_index(job, "credentials", runs(r"KUBECONFIG="))]
+        assert step["env"]["SUPERVISOR_KUBECONFIG"] == "${{ secrets.SUPERVISOR_KUBECONFIG }}"
+        script = step["run"]
+        assert "umask 077" in script
+        assert '> "${RUNNER_TEMP}/kubeconfig"' in script
+        assert 'echo "KUBECONFIG=${RUNNER_TEMP}/kubeconfig" >> "${GITHUB_ENV}"' in script
+
+
+def test_secrets_reach_steps_only_as_whole_env_values(
+    workflow: tuple[Path, dict[str, Any]],
+) -> None:
+    path, data = workflow
+    used = 0
+    for where, value in walk(data):
+        if not isinstance(value, str) or "secrets." not in value:
+            continue
+        used += 1
+        assert len(where) >= 2 and where[-2] == "env", f"{path.name}: secret outside env: {where}"
+        match = SECRET_REF.fullmatch(value.strip())
+        assert match, f"{path.name}: {where} mixes a secret into a larger value: {value!r}"
+        assert match.group(1) == where[-1], f"{path.name}: {where} reads secrets.{match.group(1)}"
+    assert used > 0, f"{path.name} uses no secrets at all"
+
+
+def test_no_credential_is_written_inline(workflow: tuple[Path, dict[str, Any]]) -> None:
+    path, data = workflow
+    for where, value in walk(data):
+        if len(where) >= 2 and where[-2] == "env" and CREDENTIAL_NAME.search(str(where[-1])):
+            assert SECRET_REF.fullmatch(str(value)), f"{path.name}: {where} is not a secret"
+    text = path.read_text()
+    assert not re.search(r"pul-[0-9a-f]{40}", text), "a Pulumi access token"
+    assert "-----BEGIN" not in text, "a PEM block"
+    assert not re.search(r"(?i)(password|passphrase|token)\s*[:=]\s*[\"']?\w{6,}", text)
+
+
+def test_run_scripts_hold_no_expressions(workflow: tuple[Path, dict[str, Any]]) -> None:
+    """Values reach scripts through env (no script injection through `${{ }}`)."""
+    path, data = workflow
+    scripts = [value for where, value in walk(data) if where and where[-1] == "run"]
+    assert scripts
+    for script in scripts:
+        assert "${{" not in str(script), f"{path.name}: expression inside run: {script!r}"
+
+
+def test_actions_are_pinned_to_a_major_or_a_commit(
+    workflow: tuple[Path, dict[str, Any]],
+) -> None:
+    path, data = workflow
+    refs = [str(value) for where, value in walk(data) if where and where[-1] == "uses"]
+    assert refs
+    for ref in refs:
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})", ref), (
+            f"{path.name}: {ref} is not pinned to a version or commit"
+        )
+
+
+def test_pulumi_actions_v7_with_known_inputs_and_a_pinned_cli(
+    workflow: tuple[Path, dict[str, Any]],
+) -> None:
+    path, data = workflow
+    versions = set()
+    for _, job in all_jobs(data):
+        pulumi_steps = [s for s in steps(job) if is_pulumi_action(s)]
+        assert pulumi_steps, f"{path.name}: a job without pulumi/actions"
+        for step in pulumi_steps:
+            assert step["uses"] == "pulumi/actions@v7"
+            inputs = step.get("with") or {}
+            assert set(inputs) <= PULUMI_ACTION_V7_INPUTS, set(inputs) - PULUMI_ACTION_V7_INPUTS
+            version = resolve_env(inputs.get("pulumi-version"), job.get("env", {}), data["env"])
+            assert SEMVER.fullmatch(str(version)), f"{path.name}: CLI version {version!r}"
+            versions.add(version)
+    assert len(versions) == 1, f"{path.name}: more than one Pulumi CLI version: {versions}"
+
+
+def test_both_workflows_use_the_same_pulumi_cli() -> None:
+    assert load(PREVIEW)["env"]["PULUMI_CLI_VERSION"] == load(DEPLOY)["env"]["PULUMI_CLI_VERSION"]
+
+
+def test_python_is_pinned_to_the_projects_minor(workflow: tuple[Path, dict[str, Any]]) -> None:
+    path, data = workflow
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    expected = project["tool"]["mypy"]["python_version"]
+    for _, job in all_jobs(data):
+        step = steps(job)[step_index(job, "setup-python", uses("actions/setup-python@"))]
+        version = resolve_env(step["with"]["python-version"], job.get("env", {}), data["env"])
+        assert str(version) == expected, f"{path.name}: Python {version!r}, not {expected}"
+
+
+# -- .ci/actionlint.sh ------------------------------------------------------------------------
+
+
+def test_actionlint_script_is_strict_pinned_and_repo_relative() -> None:
+    text = ACTIONLINT.read_text()
+    assert text.startswith("#!/usr/bin/env bash\n")
+    assert ACTIONLINT.stat().st_mode & 0o111, "not executable"
+    assert re.search(r"^set -euo pipefail$", text, re.MULTILINE)
+    assert 'cd "$(dirname "$0")/.."' in text
+    assert re.search(r'^readonly package_version="\d+\.\d+\.\d+"$', text, re.MULTILINE)
+    assert re.search(r'^readonly package_integrity="sha512-[A-Za-z0-9+/]+=*"$', text, re.MULTILINE)
+    assert ".github/workflows/*.yml" in text
+    assert "mktemp -d" in text, "the tool must be installed outside the repository"
+    assert not re.search(r"https?://", text.split("set -euo pipefail", 1)[1]), "a download URL"
