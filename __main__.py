@@ -15,11 +15,11 @@ from components.tanzu_cluster import TanzuCluster, TanzuClusterArgs
 
 try:
     stack, warnings = read_pulumi_config()
+    access = read_access_config(supervisor_required=not stack.render_yaml_to)
 except ConfigError as error:
     raise pulumi.RunError(f"invalid stack configuration:\n{error}") from None
 for warning in warnings:
     pulumi.log.warn(warning)
-access = read_access_config()
 
 supervisor = k8s.Provider(
     "supervisor",
@@ -43,7 +43,7 @@ nsx = nsxt.Provider(
 
 cluster = TanzuCluster(
     stack.cluster.name,
-    TanzuClusterArgs(stack.cluster, render_yaml_to=stack.render_yaml_to),
+    TanzuClusterArgs(stack.cluster, nat_mode=stack.nat_mode, render_yaml_to=stack.render_yaml_to),
     supervisor=supervisor,
 )
 zones = [
@@ -55,6 +55,7 @@ zones = [
             parent_segment_path=zone.parent_segment or cluster.node_segment_path,
             nat_mode=stack.nat_mode,
             demo_workloads=stack.demo_workloads,
+            cluster_ready=cluster.ready,
         ),
         guest=cluster.guest_provider,
         nsx=nsx,

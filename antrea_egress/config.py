@@ -101,6 +101,8 @@ NAMESPACE_NAME_LABEL: Final = "kubernetes.io/metadata.name"
 DEFAULT_POD_CIDRS: Final = ("192.168.0.0/16",)
 DEFAULT_SERVICE_CIDRS: Final = ("10.96.0.0/12",)
 DEFAULT_READY_TIMEOUT: Final = dt.timedelta(minutes=60)
+MIN_READY_TIMEOUT: Final = dt.timedelta(minutes=5)
+MAX_READY_TIMEOUT: Final = dt.timedelta(hours=8)
 
 Loc: TypeAlias = tuple[str | int, ...]
 Problem: TypeAlias = tuple[Loc, str]
@@ -360,13 +362,17 @@ def _vlan(value: object) -> object:
 
 
 def _duration(value: object) -> object:
-    if isinstance(value, dt.timedelta):
-        if value <= dt.timedelta(0):
-            raise ValueError("must be longer than zero")
-        return value
     if isinstance(value, str):
-        return parse_go_duration(value)
-    raise ValueError(f"must be a duration such as 60m, 1h30m or 90s, got {value!r}")
+        value = parse_go_duration(value)
+    if not isinstance(value, dt.timedelta):
+        raise ValueError(f"must be a duration such as 60m, 1h30m or 90s, got {value!r}")
+    # A TKC takes minutes to build; below that, or beyond a working day, it is a typo.
+    if not MIN_READY_TIMEOUT <= value <= MAX_READY_TIMEOUT:
+        raise ValueError(
+            f"must be between {format_go_duration(MIN_READY_TIMEOUT)} and "
+            f"{format_go_duration(MAX_READY_TIMEOUT)}, got {format_go_duration(value)}"
+        )
+    return value
 
 
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
@@ -714,6 +720,8 @@ class ClusterConfig(_Model):
     antrea: AntreaSettings = Field(default_factory=AntreaSettings)
     node_segment: NodeSegment = AUTO_SEGMENT
     ready_timeout: GoDuration = DEFAULT_READY_TIMEOUT
+    # Pulumi refuses to delete a protected TKC (destroy, or a rename that replaces it).
+    protect: bool = True
 
     def _problems(self, at: Loc, key: KeyFunction) -> list[Problem]:
         problems: list[Problem] = []
@@ -946,6 +954,32 @@ def _render_problems(cluster: ClusterConfig | None, render_yaml_to: str | None) 
             )
         ]
     return []
+
+
+def _demo_problems(
+    zones: Sequence[tuple[int, ZoneConfig]], demo_workloads: bool, key: KeyFunction
+) -> list[Problem]:
+    """Demo workloads own their namespace: two zones cannot both create the same one."""
+    if not demo_workloads:
+        return []
+    problems: list[Problem] = []
+    first_use: dict[str, int] = {}
+    for index, zone in zones:
+        if not zone._has("applied_to"):
+            continue
+        namespace = zone.applied_to.namespace
+        if namespace in first_use:
+            earlier = key(_zone_loc(first_use[namespace], "appliedTo", "namespace"))
+            problems.append(
+                (
+                    _zone_loc(index, "appliedTo", "namespace"),
+                    f"{KEY_DEMO_WORKLOADS} creates each zone's namespace; {namespace!r} is "
+                    f"also {earlier}",
+                )
+            )
+        else:
+            first_use[namespace] = index
+    return problems
 
 
 def _duplicate_name_problems(
@@ -1283,12 +1317,13 @@ class _Collector:
         return values
 
     def text(self, name: str, value: object) -> str | None:
+        """A plain string key; empty means unset (Pulumi.yaml declares such keys with "")."""
         if value is None:
             return None
-        if not isinstance(value, str) or not value.strip():
-            self.add([((name,), f"must be a non-empty string, got {_show(value)}")])
+        if not isinstance(value, str):
+            self.add([((name,), f"must be a string, got {_show(value)}")])
             return None
-        return value.strip()
+        return value.strip() or None
 
     def cluster(self, value: object) -> ClusterConfig | None:
         loc: Loc = (KEY_CLUSTER,)
@@ -1345,6 +1380,7 @@ def load_stack_config(
     render_yaml_to = out.text(KEY_RENDER_YAML_TO, values.get(KEY_RENDER_YAML_TO))
     out.add(_stack_problems(cluster, zones, zone_count, out.key))
     out.add(_render_problems(cluster, render_yaml_to))
+    out.add(_demo_problems(zones, demo_workloads, out.key))
     if out.problems or cluster is None:
         raise ConfigError(out.problems, out.warnings)
     try:
@@ -1433,10 +1469,21 @@ class AccessConfig:
     nsx_session_auth: bool | None = None
 
 
-def read_access_config() -> AccessConfig:
-    """The edge adapter for the `kubernetes:*` and `nsxt:*` keys; secrets stay secret."""
+def read_access_config(*, supervisor_required: bool) -> AccessConfig:
+    """The edge adapter for the `kubernetes:*` and `nsxt:*` keys; secrets stay secret.
+
+    The Supervisor provider's identity is its context: without one, switching the
+    kubeconfig's current context would silently point the stack at another Supervisor.
+    """
     kubernetes = pulumi.Config("kubernetes")
     nsxt = pulumi.Config("nsxt")
+    if supervisor_required and not kubernetes.get("context"):
+        raise ConfigError(
+            [
+                "kubernetes:context: not set; set it to the Supervisor context of "
+                "`kubectl vsphere login` (pulumi config set kubernetes:context <context>)"
+            ]
+        )
     return AccessConfig(
         supervisor_context=kubernetes.get("context"),
         supervisor_kubeconfig=kubernetes.get_secret("kubeconfig"),

@@ -46,8 +46,12 @@ class KubeAccess:
     client_key: bytes | None = field(default=None, repr=False)
 
     @classmethod
-    def from_kubeconfig(cls, text: str, context: str | None = None) -> KubeAccess:
+    def from_kubeconfig(
+        cls, text: str, context: str | None = None, *, base_dir: Path | None = None
+    ) -> KubeAccess:
+        """`base_dir`: where relative file paths in the kubeconfig start (its own directory)."""
         config = yaml.safe_load(text) or {}
+        files = _FileReader(base_dir or Path.cwd())
         name = context or config.get("current-context")
         if not name:
             raise KubeError("the kubeconfig has no current-context; set kubernetes:context")
@@ -62,30 +66,31 @@ class KubeAccess:
         return cls(
             server=str(cluster["server"]).rstrip("/"),
             context=name,
-            ca_data=_inline_or_file(cluster, "certificate-authority"),
+            ca_data=files.inline_or_file(cluster, "certificate-authority"),
             insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
-            token=user.get("token") or _read_optional(user.get("tokenFile")),
-            client_cert=_inline_or_file(user, "client-certificate"),
-            client_key=_inline_or_file(user, "client-key"),
+            token=user.get("token") or files.text(user.get("tokenFile")),
+            client_cert=files.inline_or_file(user, "client-certificate"),
+            client_key=files.inline_or_file(user, "client-key"),
         )
 
     @classmethod
     def resolve(cls, config: Callable[[str], Any], environ: Mapping[str, str]) -> KubeAccess:
         """From kubernetes:kubeconfig (contents or path), else $KUBECONFIG, else ~/.kube/config."""
         raw = config(KUBECONFIG_KEY)
-        if raw:
-            text = str(raw)
-            if "apiVersion" not in text and Path(text).expanduser().is_file():
-                text = Path(text).expanduser().read_text()
-        else:
+        path: Path | None = None
+        if raw and "apiVersion" not in str(raw) and Path(str(raw)).expanduser().is_file():
+            path = Path(str(raw)).expanduser()
+        elif not raw:
             path = _default_kubeconfig_path(environ)
             if not path.is_file():
                 raise KubeError(
                     f"no kubeconfig: set {KUBECONFIG_KEY} or KUBECONFIG (looked at {path})"
                 )
-            text = path.read_text()
+        text = path.read_text() if path else str(raw)
         context = config(CONTEXT_KEY)
-        return cls.from_kubeconfig(text, str(context) if context else None)
+        return cls.from_kubeconfig(
+            text, str(context) if context else None, base_dir=path.parent if path else None
+        )
 
 
 class KubeClient:
@@ -199,16 +204,24 @@ def _named(config: dict[str, Any], section: str, name: str, key: str) -> dict[st
     raise KubeError(f"the kubeconfig has no {section[:-1]} named {name!r}")
 
 
-def _inline_or_file(entry: Mapping[str, Any], key: str) -> bytes | None:
-    if entry.get(f"{key}-data"):
-        return base64.b64decode(entry[f"{key}-data"])
-    if entry.get(key):
-        return Path(str(entry[key])).expanduser().read_bytes()
-    return None
+@dataclass(frozen=True)
+class _FileReader:
+    """Files a kubeconfig names, relative to the kubeconfig's own directory (as kubectl does)."""
 
+    base_dir: Path
 
-def _read_optional(path: Any) -> str | None:
-    return Path(str(path)).expanduser().read_text().strip() if path else None
+    def path(self, name: Any) -> Path:
+        return self.base_dir / Path(str(name)).expanduser()
+
+    def inline_or_file(self, entry: Mapping[str, Any], key: str) -> bytes | None:
+        if entry.get(f"{key}-data"):
+            return base64.b64decode(entry[f"{key}-data"])
+        if entry.get(key):
+            return self.path(entry[key]).read_bytes()
+        return None
+
+    def text(self, name: Any) -> str | None:
+        return self.path(name).read_text().strip() if name else None
 
 
 def _default_kubeconfig_path(environ: Mapping[str, str]) -> Path:

@@ -23,6 +23,9 @@ ANTREA_API = "crd.antrea.io/v1beta1"
 # and change this one constant if it says antreaNsx.
 ANTREA_NSX_BLOCK = "antreaNSX"
 
+# An annotation on the TKC recording that the AntreaConfig kept what the program set.
+ANTREA_CONFIG_CHECKED = "antrea-egress/antrea-config-checked"
+
 # Egress needs Antrea's encap mode; antrea-nsx-routed (noEncap) does not support it.
 TKC_CNI = "antrea"
 
@@ -63,6 +66,36 @@ def antrea_config(cluster: ClusterConfig) -> dict[str, Any]:
             ANTREA_NSX_BLOCK: {"enable": cluster.antrea.nsx},
         },
     }
+
+
+class AntreaConfigPrunedError(Exception):
+    """The Supervisor's AntreaConfig CRD dropped a field the program set."""
+
+
+def check_antrea_config_kept(cluster: ClusterConfig, live_spec: dict[str, Any] | None) -> str:
+    """Fail when the created AntreaConfig lacks the gate or the NSX block (pruned by its CRD)."""
+    spec = live_spec or {}
+    gates = ((spec.get("antrea") or {}).get("config") or {}).get("featureGates") or {}
+    missing = [
+        path
+        for path, kept in (
+            (
+                "spec.antrea.config.featureGates.EgressSeparateSubnet",
+                gates.get("EgressSeparateSubnet") is True,
+            ),
+            (f"spec.{ANTREA_NSX_BLOCK}", ANTREA_NSX_BLOCK in spec),
+        )
+        if not kept
+    ]
+    if missing:
+        raise AntreaConfigPrunedError(
+            f"the Supervisor dropped {', '.join(missing)} from the AntreaConfig "
+            f"{naming.antrea_config_name(cluster.name)}: its CRD does not declare them. The TKC "
+            "was not created. Check the field names with `kubectl explain antreaconfig.spec "
+            "--api-version=cni.tanzu.vmware.com/v1alpha1`, fix manifests.ANTREA_NSX_BLOCK (or "
+            "the gate), delete that AntreaConfig and run `pulumi up` again"
+        )
+    return "kept"
 
 
 def tanzu_kubernetes_cluster(cluster: ClusterConfig) -> dict[str, Any]:

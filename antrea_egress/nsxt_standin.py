@@ -13,9 +13,23 @@ from collections.abc import Sequence
 from typing import Any
 
 import pulumi
+from pulumi.runtime import settings
+from pulumi.runtime.mocks import MockMonitor
 
 PACKAGE = "nsxt"
 POLICY_NAT_RULE_TYPE = "nsxt:index/policyNatRule:PolicyNatRule"
+
+
+def require_mock_engine() -> None:
+    """The stand-in never reaches a real engine: it lacks the generated SDK's package
+    reference, and the engine would fail far from the cause. Say what to do instead."""
+    if not isinstance(settings.get_monitor(), MockMonitor):
+        raise RuntimeError(
+            "pulumi_nsxt is not installed in this virtualenv: run `pulumi install` in the "
+            "project directory (it generates the NSX-T SDK from the `packages:` entry of "
+            "Pulumi.yaml). The stand-in in antrea_egress/nsxt_standin.py serves only the "
+            "tests and the offline render."
+        )
 
 
 class Provider(pulumi.ProviderResource):
@@ -33,6 +47,7 @@ class Provider(pulumi.ProviderResource):
         session_auth: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        require_mock_engine()
         props = {
             "host": host,
             "username": username,
@@ -66,6 +81,7 @@ class PolicyNatRule(pulumi.CustomResource):
         tags: pulumi.Input[Sequence[Any]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        require_mock_engine()
         props = {
             "action": action,
             "description": description,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ class EgressZoneArgs:
     parent_segment_path: pulumi.Input[str]
     nat_mode: bool
     demo_workloads: bool
+    # The cluster: an explicit parent segment exists only once the cluster does.
+    cluster_ready: Sequence[pulumi.Resource] = ()
 
 
 class EgressZone(pulumi.ComponentResource):
@@ -64,7 +67,7 @@ class EgressZone(pulumi.ComponentResource):
                 f"{cluster.name}",
                 tags=tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.cluster_ready)),
         )
         network_ready: list[pulumi.Resource] = [self.segment]
         self.no_snat_rule = None
@@ -100,6 +103,11 @@ class EgressZone(pulumi.ComponentResource):
                 on_guest,
                 pulumi.ResourceOptions(
                     depends_on=[self.pool],
+                    # A replaced pool takes the Egress's IP away and Antrea assigns a new one:
+                    # recreate the Egress with it, so that it waits for the new IP and the
+                    # stack's egressIP output (the firewall report) never shows the old one.
+                    replace_with=[self.range_history],
+                    delete_before_replace=True,
                     # antrea-controller writes the allocated IP into spec.egressIP.
                     ignore_changes=["spec.egressIP"],
                     custom_timeouts=pulumi.CustomTimeouts(

@@ -19,6 +19,8 @@ from antrea_egress.providers.node_segment import NodeSegment
 @dataclass(frozen=True)
 class TanzuClusterArgs:
     cluster: ClusterConfig
+    # Compared with what discovery finds, to warn before traffic is SNATed unexpectedly.
+    nat_mode: bool = True
     # The local lab: write the guest objects as YAML here; there is no cluster to read.
     render_yaml_to: str | None = None
 
@@ -50,6 +52,8 @@ class TanzuCluster(pulumi.ComponentResource):
         self.tkc: KubernetesObject | None = None
         if cluster.manage:
             self.tkc = self._declare_cluster(resource_name, cluster, on_supervisor)
+        # What must exist before anything is attached to the cluster's node segment.
+        self.ready: list[pulumi.Resource] = [self.tkc] if self.tkc else []
 
         self.name = pulumi.Output.from_input(cluster.name)
         if args.render_yaml_to:
@@ -66,7 +70,7 @@ class TanzuCluster(pulumi.ComponentResource):
                 cluster_identifier=f"{cluster.vsphere_namespace}/{cluster.name}",
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.node_segment_path = self._node_segment(resource_name, cluster, secret)
+            self.node_segment_path = self._node_segment(resource_name, cluster, secret, args)
         self.register_outputs(
             {
                 "name": self.name,
@@ -99,15 +103,24 @@ class TanzuCluster(pulumi.ComponentResource):
                 ),
             ),
         )
-        timeout = f"{int(cluster.ready_timeout.total_seconds())}s"
+        timeout = cluster.ready_timeout_go
+        tkc = manifests.tanzu_kubernetes_cluster(cluster)
+        # The TKC waits for this check: never build a cluster on an AntreaConfig whose gate
+        # or NSX block the Supervisor's CRD dropped (fixing it later means node reboots).
+        tkc["metadata"]["annotations"][manifests.ANTREA_CONFIG_CHECKED] = antrea_config.spec.apply(
+            lambda spec: manifests.check_antrea_config_kept(cluster, spec)
+        )
         return KubernetesObject(
             f"{resource_name}-tkc",
-            manifests.tanzu_kubernetes_cluster(cluster),
+            tkc,
             opts=pulumi.ResourceOptions.merge(
                 on_supervisor,
                 pulumi.ResourceOptions(
                     depends_on=[antrea_config],
-                    custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+                    protect=cluster.protect,
+                    custom_timeouts=pulumi.CustomTimeouts(
+                        create=timeout, update=timeout, delete=timeout
+                    ),
                 ),
             ),
         )
@@ -129,7 +142,11 @@ class TanzuCluster(pulumi.ComponentResource):
         return k8s.core.v1.Secret.get(f"{resource_name}-kubeconfig", secret_id, opts=on_supervisor)
 
     def _node_segment(
-        self, resource_name: str, cluster: ClusterConfig, secret: k8s.core.v1.Secret
+        self,
+        resource_name: str,
+        cluster: ClusterConfig,
+        secret: k8s.core.v1.Secret,
+        args: TanzuClusterArgs,
     ) -> pulumi.Output[str]:
         if cluster.node_segment != AUTO_SEGMENT:
             return pulumi.Output.from_input(cluster.node_segment)
@@ -141,7 +158,22 @@ class TanzuCluster(pulumi.ComponentResource):
             cluster_uid=secret.metadata.apply(lambda m: (m.uid if m else None) or ""),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
         )
+        discovered.snat_ip.apply(lambda snat_ip: _warn_on_nat_mismatch(args.nat_mode, snat_ip))
         return discovered.path
+
+
+def _warn_on_nat_mismatch(nat_mode: bool, snat_ip: str | None) -> None:
+    if snat_ip and not nat_mode:
+        pulumi.log.warn(
+            f"the cluster's VirtualNetwork has a SNAT IP ({snat_ip}): its namespace uses NAT, "
+            "but antrea-egress:natMode is false, so zone traffic will be SNATed on the Tier-1. "
+            "Set natMode to true"
+        )
+    elif nat_mode and not snat_ip:
+        pulumi.log.warn(
+            "no SNAT IP was found for the cluster's VirtualNetwork: if its namespace is routed, "
+            "set antrea-egress:natMode to false (no NoSNAT rules are needed)"
+        )
 
 
 def _kubeconfig_secret_id(metadata: dict[str, Any]) -> str:

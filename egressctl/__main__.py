@@ -1,3 +1,3 @@
 from egressctl.cli import app
 
-app()
+app(prog_name="python -m egressctl")

@@ -3,7 +3,13 @@
 One program, one project: every operation runs the `Pulumi.yaml` project in `work_dir` (a
 LocalWorkspace on a local program), exactly as `pulumi` on the command line would. A stack is
 only ever *selected*; a missing stack is reported (exit 2), never created, so a typo cannot
-bring up an empty `prod`.
+bring up an empty `prod`. The stack is passed on as given, so a fully qualified name
+(`org/prod` on Pulumi Cloud) reaches the CLI whole.
+
+Selecting a stack is global state (`~/.pulumi/workspaces`): after it, a bare `pulumi up` in
+the project would target that stack. So the stack selected before is read first (`pulumi
+stack ls --json`) and selected again afterwards, whatever happened (or, if none was selected,
+the selection is reset with `pulumi stack unselect`). `stack_outputs` selects nothing.
 
 The Automation API shells out to the `pulumi` CLI. What we rely on from it:
 
@@ -13,11 +19,18 @@ The Automation API shells out to the `pulumi` CLI. What we rely on from it:
 * Structured progress arrives through `on_event` (engine events over gRPC on CLI > 3.205, an
   `--event-log` file before). A resource's step is its `resource_pre_event`; for refresh steps
   the engine reports the outcome (same/update/delete) in the matching `res_outputs_event`.
+  A replacement is several steps for one URN (`create-replacement`, `replace`,
+  `delete-replaced`, ordered by delete-before-replace): reported as one `replace`.
+* `drift` trusts `--expect-no-changes`: exit 0 from the CLI is no drift, its "no changes were
+  expected" error is drift (exit 3), listed from the preview's steps (what `up` would change),
+  not from the refresh's outcomes (a Kubernetes `status` that moved is not drift).
 
 The CLI calls per operation (SDK 3.272, as tests/egressctl/test_automation.py records them);
 each but the first starts with `--non-interactive` and runs in `work_dir`:
 
-    every operation  pulumi version; pulumi stack select --stack S
+    every operation  pulumi version; pulumi stack ls --json; pulumi stack select --stack S;
+                     the operation's calls below; then `pulumi stack select --stack P` (P the
+                     stack selected before, unless it is S) or `pulumi stack unselect`
     preview          pulumi preview --diff --color never --exec-kind auto.local --event-log E
                      --stack S (the flags below elided as `...` are these same four)
     up               pulumi up --yes --skip-preview --diff ... ; then `stack output --json`, the
@@ -26,20 +39,24 @@ each but the first starts with `--non-interactive` and runs in `work_dir`:
     refresh          pulumi refresh --skip-preview --yes --diff ... ; then `stack history ...`
     destroy          pulumi destroy --skip-preview --yes --diff ... ; then `stack history ...`
     drift            pulumi preview --expect-no-changes --diff --refresh ...
+    stack_outputs    pulumi version; pulumi stack output --json --stack S (and, only to reveal
+                     secrets, the same with --show-secrets)
 
 Secrets: nothing this module prints or puts into an `OperationResult` carries a secret value.
 The human message on failure is the tail of the CLI's stderr, where the CLI never prints
 secret values; `up`, `refresh` and `destroy` read their summary with `show_secrets=False`.
-`stack_outputs` is the one exception, by design (see its docstring).
+`stack_outputs(..., reveal_secrets=True)` is the one exception, by design (see its docstring).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -62,6 +79,13 @@ _DEFAULT_ENV = {"PULUMI_SKIP_UPDATE_CHECK": "true"}
 # Ops that change nothing. "refresh" is the engine announcing a refresh step, whose outcome
 # arrives later as same/update/delete; "read" only reads an existing resource (Resource.get).
 _NO_CHANGE_OPS = frozenset({"same", "refresh", "read"})
+# The steps of one replacement (one URN): reported together as "replace", whatever their order
+# (create-before-delete: create-replacement, replace, ... delete-replaced at the very end;
+# delete-before-replace: delete-replaced, replace, create-replacement).
+_REPLACE = "replace"
+_REPLACEMENT_OPS = frozenset(
+    {_REPLACE, "create-replacement", "delete-replaced", "discard-replaced", "import-replacement"}
+)
 # The CLI's error for `--expect-no-changes`, in all its wordings: "no changes were expected
 # but changes were proposed" (preview), "... but changes occurred" (up, refresh), "no changes
 # were expected for <op> but ..." (newer CLIs, which also exit with 7 rather than 255).
@@ -81,7 +105,8 @@ class Operation(StrEnum):
 
 @dataclass(frozen=True)
 class ResourceChange:
-    """One resource step the engine reported (op as the engine names it: create, update, ...)."""
+    """One resource's step as the engine reported it (op as the engine names it: create,
+    update, ...; the steps of a replacement together as `replace`)."""
 
     op: str
     urn: str
@@ -139,7 +164,8 @@ def run_operation(
     """Run `operation` on the existing stack `stack` of the project in `work_dir`.
 
     The CLI's output (stdout and stderr, with `--diff` and without colour) streams through
-    `on_output` line by line. The result maps the outcome to an exit code: OK, STACK_NOT_FOUND,
+    `on_output` line by line, and so does a warning if the stack selected before could not be
+    selected again. The result maps the outcome to an exit code: OK, STACK_NOT_FOUND,
     LOCKED (another update runs or a DIY lock is held), CHANGES_FOUND (drift) or FAILURE.
 
     `env` adds environment for the CLI (backend URL, passphrase, credentials); `pulumi_command`
@@ -147,11 +173,11 @@ def run_operation(
     when there is no usable CLI.
     """
     operation = Operation(operation)
-    command = _pulumi_command(pulumi_command, env)
-    run = _Run(operation, stack, _EventCollector())
+    cli = _Cli(_pulumi_command(pulumi_command, env), work_dir, env)
+    run = _Run(operation, stack, _EventCollector(refresh_outcomes=operation is Operation.REFRESH))
     try:
-        selected = _select(stack, work_dir, env, command)
-        summary = _RUNNERS[operation](selected, run.collector, on_output)
+        with _selected(cli, stack, on_warning=on_output) as selected:
+            summary = _RUNNERS[operation](selected, run.collector, on_output)
     except auto.StackNotFoundError:
         return run.result(ExitCode.STACK_NOT_FOUND, _no_stack(stack))
     except auto.ConcurrentUpdateError as error:
@@ -171,19 +197,35 @@ def stack_outputs(
     work_dir: Path = PROJECT_DIR,
     env: Mapping[str, str] | None = None,
     pulumi_command: str | None = None,
+    reveal_secrets: bool = False,
 ) -> dict[str, Any] | None:
-    """The deployed stack's outputs by name, **with secret values revealed**.
+    """The deployed stack's outputs by name (`pulumi stack output --json --stack S`).
 
-    For `verify` and `report`, which need the real values (a kubeconfig, an NSX password). The
-    caller owns them from here: never print or log the result wholesale. None when the stack
-    has never been deployed (it has no outputs). Raises the SDK's `StackNotFoundError`,
-    `ConcurrentUpdateError` or `CommandError` (see `exit_code_for`) and PulumiNotInstalledError.
+    By default secret values stay masked as the CLI prints them (`"[secret]"`), and nothing is
+    decrypted: enough for `report`. With `reveal_secrets` they are revealed (`--show-secrets`,
+    which decrypts), for `verify`, which needs the kubeconfig: the caller owns them from
+    there, and must never print or log the result wholesale.
+
+    The stack is named on the command line, not selected: the user's selection stays as it
+    is. None when the stack has never been deployed (it has no outputs). Raises the SDK's
+    `StackNotFoundError`, `ConcurrentUpdateError` or `CommandError` (see `exit_code_for`),
+    PulumiNotInstalledError, and ValueError if the CLI's answer is not a JSON object.
     """
-    command = _pulumi_command(pulumi_command, env)
-    outputs = _select(stack, work_dir, env, command).outputs()
-    if not outputs:
-        return None
-    return {name: output.value for name, output in outputs.items()}
+    cli = _Cli(_pulumi_command(pulumi_command, env), work_dir, env)
+    if reveal_secrets:
+        outputs = cli.workspace().stack_outputs(stack)  # masked, then --show-secrets
+        values = {name: output.value for name, output in outputs.items()}
+    else:
+        values = _json_object(cli.run(["stack", "output", "--json", "--stack", stack]).stdout)
+    return values or None
+
+
+def describe_error(error: auto.CommandError) -> str:
+    """The CLI's own words for a failed command: the last lines of its stderr, on one line.
+
+    The CLI never prints secret values to stderr; a program's prints go to stdout.
+    """
+    return _one_line(_tail(_stderr_of(error)) or "the CLI printed no error")
 
 
 def exit_code_for(error: auto.CommandError) -> ExitCode:
@@ -237,14 +279,73 @@ def _install_root(executable: Path) -> str:
     return str(executable.parent.parent)
 
 
-def _select(
-    stack: str, work_dir: Path, env: Mapping[str, str] | None, command: auto.PulumiCommand
-) -> auto.Stack:
-    """Select (`pulumi stack select --stack NAME`) an existing stack; never create one."""
-    options = auto.LocalWorkspaceOptions(
-        env_vars={**_DEFAULT_ENV, **(env or {})}, pulumi_command=command
-    )
-    return auto.select_stack(stack_name=stack, work_dir=str(work_dir), opts=options)
+@dataclass(frozen=True)
+class _Cli:
+    """The CLI, the project directory it runs in and the environment it gets."""
+
+    command: auto.PulumiCommand
+    work_dir: Path
+    env: Mapping[str, str] | None
+
+    @property
+    def env_vars(self) -> dict[str, str]:
+        return {**_DEFAULT_ENV, **(self.env or {})}
+
+    def workspace(self) -> auto.LocalWorkspace:
+        return auto.LocalWorkspace(
+            work_dir=str(self.work_dir), env_vars=self.env_vars, pulumi_command=self.command
+        )
+
+    def run(self, args: list[str]) -> auto.CommandResult:
+        """One CLI command, as the workspace would run it (`--non-interactive` is added)."""
+        return self.command.run(list(args), str(self.work_dir), self.env_vars)
+
+
+@contextmanager
+def _selected(cli: _Cli, stack: str, *, on_warning: Callable[[str], None]) -> Iterator[auto.Stack]:
+    """Select (`pulumi stack select --stack NAME`) an existing stack, never creating one; on
+    leaving, select again whatever was selected before (`pulumi stack ls --json`)."""
+    workspace = cli.workspace()
+    previous = workspace.stack()
+    selected = auto.Stack.select(stack, workspace)  # the CLI's selection changes from here
+    try:
+        yield selected
+    finally:
+        _restore_selection(cli, workspace, stack, previous, on_warning)
+
+
+def _restore_selection(
+    cli: _Cli,
+    workspace: auto.LocalWorkspace,
+    stack: str,
+    previous: auto.StackSummary | None,
+    on_warning: Callable[[str], None],
+) -> None:
+    """Select `previous` again, or reset the selection if there was none; a failure here only
+    warns: the operation's own outcome stands."""
+    if previous is not None and previous.name == stack:
+        return
+    try:
+        if previous is None:
+            cli.run(["stack", "unselect"])
+        else:
+            workspace.select_stack(previous.name)
+    except auto.CommandError as error:
+        what = (
+            "reset the stack selection (run `pulumi stack unselect`)"
+            if previous is None
+            else f"select stack '{previous.name}' again (run `pulumi stack select {previous.name}`)"
+        )
+        on_warning(
+            f"warning: stack '{stack}' is still selected; could not {what}: {describe_error(error)}"
+        )
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    value = json.loads(text or "{}")
+    if not isinstance(value, dict):
+        raise ValueError(f"`pulumi stack output --json` did not print a JSON object: {text[:80]!r}")
+    return value
 
 
 # --- the operations -----------------------------------------------------------------------
@@ -256,11 +357,16 @@ class _EventCollector:
     """`on_event` callback: the resource steps and the summary, from the engine's events.
 
     Must never raise: the SDK's event-log reader thread dies on an exception.
+
+    `refresh_outcomes`: report what a refresh found (for `refresh`). Otherwise, as for
+    `preview --refresh` (drift), the refresh steps are background and only the steps that
+    follow them count: what the program would change.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, refresh_outcomes: bool = False) -> None:
         self._lock = threading.Lock()
         self._steps: dict[str, ResourceChange] = {}
+        self._refresh_outcomes = refresh_outcomes
         self.summary: Summary = {}
 
     def __call__(self, event: auto.EngineEvent) -> None:
@@ -275,12 +381,18 @@ class _EventCollector:
     def _record(self, metadata: auto.StepEventMetadata) -> None:
         step = _step(metadata)
         known = self._steps.get(step.urn)
-        # A resource can have several steps (refresh, then preview): keep the one that changes
-        # something, so `preview --refresh` cannot hide a drift the refresh found.
-        if known is None or not _is_change(known.op) or _is_change(step.op):
-            self._steps[step.urn] = step
+        if known is not None and _REPLACE in {_replacement(known.op), _replacement(step.op)}:
+            # One replacement, in whatever order its steps came: one `replace`.
+            diffs = [*known.diffs, *(name for name in step.diffs if name not in known.diffs)]
+            self._steps[step.urn] = replace(known, op=_REPLACE, diffs=diffs)
+        elif known is None or not _is_change(known.op) or _is_change(step.op):
+            # A resource can have several steps (refresh, then preview): keep the one that
+            # changes something.
+            self._steps[step.urn] = replace(step, op=_replacement(step.op))
 
     def _record_outcome(self, metadata: auto.StepEventMetadata) -> None:
+        if not self._refresh_outcomes:
+            return
         known = self._steps.get(metadata.urn)
         # Only a refresh step's outcome is news: same, update (drifted) or delete (gone).
         if known is not None and known.op == "refresh":
@@ -377,6 +489,11 @@ def _is_change(op: str) -> bool:
     return op not in _NO_CHANGE_OPS
 
 
+def _replacement(op: str) -> str:
+    """`replace` for every step of a replacement, else the op itself."""
+    return _REPLACE if op in _REPLACEMENT_OPS else op
+
+
 def _counts(op_map: Mapping[Any, int] | None) -> Summary:
     return {_op_name(op): int(count) for op, count in (op_map or {}).items()}
 
@@ -406,14 +523,11 @@ class _Run:
 
     def finished(self, summary: Summary) -> OperationResult:
         summary = summary or self.collector.summary
-        if self.operation is not Operation.DRIFT:
-            verb = f"{self.operation.value} of stack '{self.stack}'"
-            return self.result(ExitCode.OK, f"{verb} succeeded: {_describe(summary)}", summary)
-        changes = self.collector.changes
-        if changes or _summary_has_changes(summary):
-            # The CLI should have failed with --expect-no-changes; believe the events anyway.
-            return self.result(ExitCode.CHANGES_FOUND, self.drift_message(summary), summary)
-        return self.result(ExitCode.OK, f"no drift in stack '{self.stack}'", summary)
+        if self.operation is Operation.DRIFT:
+            # The CLI ran with --expect-no-changes and succeeded: nothing would change.
+            return self.result(ExitCode.OK, f"no drift in stack '{self.stack}'", summary)
+        verb = f"{self.operation.value} of stack '{self.stack}'"
+        return self.result(ExitCode.OK, f"{verb} succeeded: {_describe(summary)}", summary)
 
     def failed(self, error: auto.CommandError) -> OperationResult:
         stderr = _stderr_of(error)
@@ -452,10 +566,6 @@ def _locked(stack: str, error: auto.CommandError) -> str:
 def _describe(summary: Summary) -> str:
     counted = [f"{op} {count}" for op, count in sorted(summary.items()) if count]
     return ", ".join(counted) if counted else "no resources reported"
-
-
-def _summary_has_changes(summary: Summary) -> bool:
-    return any(count for op, count in summary.items() if _is_change(op))
 
 
 # CommandError keeps nothing but its message, which is CommandResult's str():

@@ -1,30 +1,32 @@
 """`python -m egressctl`: the command line for pipelines, reviewers and firewall teams.
 
 Every command works on this project's own stacks (`Pulumi.<stack>.yaml` beside this package)
-and exits with a code from `egressctl.exit_codes`.
+and exits with a code from `egressctl.exit_codes`. A fully qualified stack name (`org/prod`,
+as Pulumi Cloud has it) goes to the Automation API whole; files are looked up by its last
+segment (`Pulumi.prod.yaml`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
+import yaml
 from pulumi import automation as auto
 from rich.console import Console
 from rich.table import Table
 
 from antrea_egress.config import ConfigError, StackConfig, load_stack_file
-from antrea_egress.kube import KubeAccess, KubeClient
+from antrea_egress.kube import KubeAccess, KubeClient, KubeError
 from egressctl import automation, report, verify
 from egressctl.automation import Operation, OperationResult, PulumiNotInstalledError
 from egressctl.discover import discover_stack, discovery_table
 from egressctl.exit_codes import ExitCode
-from egressctl.project import PROJECT_DIR, known_stacks, stack_file
+from egressctl.project import PROJECT_DIR, known_stacks, stack_file, stack_short_name
 from egressctl.render import Rendering, render_stack, write_rendering
 
 app = typer.Typer(
@@ -43,6 +45,9 @@ JsonOption = Annotated[
     typer.Option("--json", help="Write a machine-readable summary of the changes here."),
 ]
 WorkDir = Annotated[Path, typer.Option("--work-dir", hidden=True)]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Really delete every resource of the stack.")
+]
 
 
 class ReportFormat(StrEnum):
@@ -55,6 +60,7 @@ class ReportFormat(StrEnum):
 
 
 def _operate(operation: Operation, stack: str, json_path: Path | None, work_dir: Path) -> None:
+    """Run the operation; `--json` is written whatever the outcome (a pipeline reads it)."""
     try:
         result = automation.run_operation(
             operation,
@@ -63,17 +69,39 @@ def _operate(operation: Operation, stack: str, json_path: Path | None, work_dir:
             on_output=_stream_line,
         )
     except PulumiNotInstalledError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(ExitCode.FAILURE) from None
+        result = _failure(operation, stack, str(error))
+    except BaseException as error:
+        # Unexpected, or interrupted: the traceback follows, but the pipeline still finds its
+        # document.
+        message = f"{operation.value} of stack '{stack}' did not finish: {error!r}"
+        _write_json(_failure(operation, stack, message), json_path)
+        raise
+    _finish(result, json_path)
+
+
+def _failure(operation: Operation, stack: str, message: str) -> OperationResult:
+    return OperationResult(operation, stack, ExitCode.FAILURE, [], {}, message)
+
+
+def _finish(result: OperationResult, json_path: Path | None) -> NoReturn:
     _write_json(result, json_path)
-    style = "green" if result.exit_code == ExitCode.OK else "red"
-    err.print(f"[{style}]{result.message}[/{style}]")
+    _say(result.message, "green" if result.exit_code == ExitCode.OK else "red")
     raise typer.Exit(int(result.exit_code))
 
 
 def _stream_line(line: str) -> None:
     """The CLI's output, one line per call (the SDK strips the newline)."""
     out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _say(message: str, style: str | None = None) -> None:
+    """A message on stderr, verbatim: brackets in it ("[409] Conflict") are not markup."""
+    err.print(message, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: ExitCode = ExitCode.FAILURE) -> NoReturn:
+    _say(message, "red")
+    raise typer.Exit(int(code))
 
 
 def _write_json(result: OperationResult, path: Path | None) -> None:
@@ -105,9 +133,15 @@ def refresh(
 
 @app.command()
 def destroy(
-    stack: StackOption, json_path: JsonOption = None, work_dir: WorkDir = PROJECT_DIR
+    stack: StackOption,
+    yes: YesOption = False,
+    json_path: JsonOption = None,
+    work_dir: WorkDir = PROJECT_DIR,
 ) -> None:
-    """Delete every resource of the stack (the stack itself stays)."""
+    """Delete every resource of the stack (the stack itself stays). Needs --yes."""
+    if not yes:
+        message = f"refusing to destroy stack {stack} without --yes"
+        _finish(_failure(Operation.DESTROY, stack, message), json_path)
     _operate(Operation.DESTROY, stack, json_path, work_dir)
 
 
@@ -125,11 +159,11 @@ def drift(
 def _require_stack_file(stack: str, work_dir: Path) -> Path:
     path = stack_file(stack, work_dir)
     if not path.is_file():
-        err.print(
-            f"[red]no stack {stack!r}: {path.name} does not exist "
-            f"(known: {', '.join(known_stacks(work_dir)) or 'none'})[/red]"
+        _fail(
+            f"no stack {stack!r}: {path.name} does not exist "
+            f"(known: {', '.join(known_stacks(work_dir)) or 'none'})",
+            ExitCode.STACK_NOT_FOUND,
         )
-        raise typer.Exit(ExitCode.STACK_NOT_FOUND)
     return path
 
 
@@ -137,27 +171,31 @@ def _load_config(stack: str, work_dir: Path) -> StackConfig:
     try:
         config, _ = load_stack_file(_require_stack_file(stack, work_dir))
     except ConfigError as error:
-        err.print(f"[red]invalid configuration of stack {stack}:[/red]\n{error}")
-        raise typer.Exit(ExitCode.FAILURE) from None
+        _fail(f"invalid configuration of stack {stack}:\n{error}")
     return config
 
 
 @app.command()
 def render(
     stack: StackOption,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Write the files here.")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the files here (default: rendered/offline/<stack>)."),
+    ] = None,
     work_dir: WorkDir = PROJECT_DIR,
 ) -> None:
     """Render the stack offline: manifests in apply order, NSX requests, and the plan.
 
-    No Pulumi CLI, credentials or network: the program runs under the SDK's mock engine.
+    No Pulumi CLI, credentials or network: the program runs under the SDK's mock engine. An
+    earlier rendering in the output directory is replaced (its other files stay).
     """
     _load_config(stack, work_dir)  # report configuration problems in the config's own terms
     rendering = render_stack(stack, work_dir=work_dir)
     for warning in rendering.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}")
+        _say(f"warning: {warning}", "yellow")
     out.print(_plan_table(rendering))
-    target = out_dir or work_dir / "rendered" / stack
+    # Not rendered/<stack>: that is where the lab stack's renderYamlTo writes on `up`.
+    target = out_dir or work_dir / "rendered" / "offline" / stack_short_name(stack)
     written = write_rendering(rendering, target)
     out.print(
         f"{len(rendering.objects)} Kubernetes objects and {len(rendering.nsx_requests)} NSX "
@@ -178,24 +216,47 @@ def _plan_table(rendering: Rendering) -> Table:
 def report_command(
     stack: StackOption,
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.MD,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Report from the configuration; ask no backend.")
+    ] = False,
     work_dir: WorkDir = PROJECT_DIR,
 ) -> None:
-    """The firewall change request: per zone, who leaves with which source IPs."""
+    """The firewall change request: per zone, who leaves with which source IPs.
+
+    From the deployed stack's outputs (secrets stay masked: nothing is decrypted); from the
+    configuration with --offline, or when there is no Pulumi CLI, the backend has no such
+    stack or it was never deployed. Any other backend error fails (a wrong passphrase must
+    not pass unnoticed).
+    """
     config = _load_config(stack, work_dir)
-    outputs = _deployed_outputs(stack, work_dir)
-    rows = report.rows_from_outputs(outputs) if outputs else report.rows_from_config(config)
+    outputs = None if offline else _deployed_outputs(stack, work_dir)
+    try:
+        rows = report.rows_from_outputs(outputs) if outputs else report.rows_from_config(config)
+    except ValueError as error:
+        _fail(f"cannot report stack {stack}: {error}")
     out.print(report.render_report(rows, fmt.value), markup=False, highlight=False, soft_wrap=True)
 
 
 def _deployed_outputs(stack: str, work_dir: Path) -> dict[str, Any] | None:
-    """A deployed stack's outputs, or None (no CLI, not deployed, backend unreachable)."""
+    """A deployed stack's outputs, secrets masked; None when the configuration has to do."""
     try:
-        return automation.stack_outputs(stack, work_dir=work_dir)
+        outputs = automation.stack_outputs(stack, work_dir=work_dir, reveal_secrets=False)
     except PulumiNotInstalledError:
         reason = "no Pulumi CLI"
+    except auto.StackNotFoundError:
+        reason = "no outputs (stack not found in the backend)"
     except auto.CommandError as error:
-        reason = f"no outputs ({automation.exit_code_for(error).name.lower().replace('_', ' ')})"
-    err.print(f"{reason}: reporting from the stack's configuration")
+        _fail(
+            f"cannot read the outputs of stack {stack}: {automation.describe_error(error)}",
+            automation.exit_code_for(error),
+        )
+    except ValueError as error:
+        _fail(f"cannot read the outputs of stack {stack}: {error}")
+    else:
+        if outputs:
+            return outputs
+        reason = "no outputs (never deployed)"
+    _say(f"{reason}: reporting from the stack's configuration")
     return None
 
 
@@ -205,48 +266,125 @@ def _deployed_outputs(stack: str, work_dir: Path) -> dict[str, Any] | None:
 @app.command(name="verify")
 def verify_command(
     stack: StackOption,
+    *,
     echo_url: Annotated[
         str, typer.Option("--echo-url", help="The echo server, e.g. http://192.168.178.222:88")
     ],
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each probe pod.")] = 120.0,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(
+            "--kubeconfig",
+            help="The guest cluster's kubeconfig file (default: the stack's kubeconfig output).",
+        ),
+    ] = None,
+    probe_image: Annotated[
+        str, typer.Option("--probe-image", help="The probe pod's image; it must contain curl.")
+    ] = verify.DEFAULT_IMAGE,
     work_dir: WorkDir = PROJECT_DIR,
 ) -> None:
     """Prove each zone's egress IP: a probe pod asks the echo server which IP it saw."""
     _require_stack_file(stack, work_dir)
     try:
-        outputs = automation.stack_outputs(stack, work_dir=work_dir)
-    except PulumiNotInstalledError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(ExitCode.FAILURE) from None
-    except auto.CommandError as error:
-        code = automation.exit_code_for(error)
-        err.print(f"[red]cannot read the outputs of stack {stack}: {code.name.lower()}[/red]")
-        raise typer.Exit(int(code)) from None
-    if not outputs or not outputs.get("kubeconfig"):
-        err.print(f"[red]stack {stack} has no outputs: deploy it first (egressctl up)[/red]")
-        raise typer.Exit(ExitCode.FAILURE)
-    results = _run_probes(outputs, echo_url, timeout)
+        verify.check_echo_url(echo_url)  # before anything is decrypted or created
+    except ValueError as error:
+        _fail(str(error))
+    kubeconfig_text = _read_kubeconfig(kubeconfig) if kubeconfig is not None else None
+    outputs = _verify_outputs(stack, work_dir)
+    try:
+        probes = verify.probes_from_outputs(outputs)
+    except ValueError as error:
+        _fail(f"cannot verify stack {stack}: {error}")
+    if kubeconfig_text is None:
+        kubeconfig_text = _kubeconfig_output(stack, outputs)
+    if kubeconfig is not None:
+        # Relative certificate and token paths in it start at its directory, as for kubectl.
+        access = _kube_access(kubeconfig_text, str(kubeconfig), kubeconfig.expanduser().parent)
+    else:
+        access = _kube_access(kubeconfig_text, f"the kubeconfig output of stack {stack}", None)
+    try:
+        with KubeClient(access) as kube:
+            results = verify.verify_zones(
+                kube, probes, echo_url, timeout=timeout, image=probe_image
+            )
+    except (ValueError, KubeError, OSError) as error:
+        _fail(f"cannot verify stack {stack}: {_error_text(error)}")
     out.print(verify.render_results(results))
+    _cleanup_hint(results, kubeconfig)
     raise typer.Exit(
         ExitCode.OK if results and all(r.passed for r in results) else ExitCode.FAILURE
     )
 
 
-def _run_probes(outputs: dict[str, Any], echo_url: str, timeout: float) -> list[verify.ProbeResult]:
-    probes = verify.probes_from_outputs(outputs)
-    with KubeClient(KubeAccess.from_kubeconfig(str(outputs["kubeconfig"]))) as kube:
-        return verify.verify_zones(kube, probes, echo_url, timeout=timeout)
+def _verify_outputs(stack: str, work_dir: Path) -> dict[str, Any]:
+    """The deployed stack's outputs, secrets revealed (the kubeconfig), or exit."""
+    try:
+        outputs = automation.stack_outputs(stack, work_dir=work_dir, reveal_secrets=True)
+    except PulumiNotInstalledError as error:
+        _fail(str(error))
+    except auto.CommandError as error:
+        _fail(
+            f"cannot read the outputs of stack {stack}: {automation.describe_error(error)}",
+            automation.exit_code_for(error),
+        )
+    except ValueError as error:
+        _fail(f"cannot read the outputs of stack {stack}: {error}")
+    if not outputs:
+        _fail(f"stack {stack} has no outputs: deploy it first (egressctl up)")
+    return outputs
+
+
+def _read_kubeconfig(path: Path) -> str:
+    try:
+        return path.expanduser().read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        _fail(f"cannot read --kubeconfig {path}: {_error_text(error)}")
+
+
+def _kubeconfig_output(stack: str, outputs: dict[str, Any]) -> str:
+    value = outputs.get("kubeconfig")
+    if not isinstance(value, str) or not value:
+        _fail(
+            f"stack {stack} has no kubeconfig output: deploy it first (egressctl up) or give "
+            "--kubeconfig PATH"
+        )
+    return value
+
+
+def _kube_access(kubeconfig: str, source: str, base_dir: Path | None) -> KubeAccess:
+    try:
+        return KubeAccess.from_kubeconfig(kubeconfig, base_dir=base_dir)
+    except yaml.YAMLError:
+        # Not the parser's message: it quotes the offending line, which may hold a token.
+        _fail(f"cannot use {source}: it is not valid YAML")
+    except (ValueError, KubeError, KeyError, TypeError, AttributeError, OSError) as error:
+        _fail(f"cannot use {source}: {_error_text(error)}")
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        name = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror}{name}"
+    if isinstance(error, KeyError):
+        return f"missing {error}"
+    return str(error)
+
+
+def _cleanup_hint(results: list[verify.ProbeResult], kubeconfig: Path | None) -> None:
+    commands = verify.cleanup_commands(
+        results, str(kubeconfig.expanduser()) if kubeconfig is not None else None
+    )
+    if commands:
+        _say("Some probe pods could not be deleted; remove them with:", "yellow")
+        for command in commands:
+            _say(f"  {command}")
 
 
 @app.command(name="discover")
 def discover_command(stack: StackOption, work_dir: WorkDir = PROJECT_DIR) -> None:
     """Show the cluster's node segment candidates, its Tier-1 and the NAT-mode evidence."""
     config = _load_config(stack, work_dir)
-    result = discover_stack(stack, config, work_dir=work_dir, environ=os.environ)
+    name = stack_short_name(stack)  # the stack file's name, Pulumi.<name>.yaml
+    result = discover_stack(name, config, work_dir=work_dir, environ=os.environ)
     out.print(discovery_table(result))
     raise typer.Exit(int(result.exit_code))
-
-
-def main() -> None:  # pragma: no cover - the console entry point
-    app(prog_name="egressctl")
-    sys.exit(0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from antrea_egress.providers.child_segment import (
     segment_body,
 )
 from egressctl.offline import OfflineEngine, OfflineRun, Registration, run_offline
-from egressctl.project import PROJECT_DIR
+from egressctl.project import PROJECT_DIR, stack_short_name
 
 NODE_SEGMENT_TYPE = "pulumi-python:dynamic/nsx:NodeSegment"
 CHILD_SEGMENT_TYPE = "pulumi-python:dynamic/nsx:ChildSegment"
@@ -35,6 +36,10 @@ NAT_RULE_TYPE = "nsxt:index/policyNatRule:PolicyNatRule"
 KUBECONFIG_SECRET_TYPE = "kubernetes:core/v1:Secret"  # noqa: S105 - a type token
 TIER1_PLACEHOLDER = "/infra/tier-1s/<Tier-1 of the node segment>"
 KUBECONFIG_PLACEHOLDER = "<kubeconfig: read from the Supervisor once the cluster is Ready>"
+NSX_REQUESTS_FILE = "nsx-requests.json"
+PLAN_FILE = "plan.md"
+# The numbered manifests write_rendering writes (01-..., 02-..., 100-... past 99).
+_MANIFEST_FILE = re.compile(r"\d{2,}-.+\.yaml")
 
 
 def discovered_segment_path(cluster: str) -> str:
@@ -114,11 +119,12 @@ class Rendering:
 
 
 def render_stack(stack: str, *, work_dir: Path = PROJECT_DIR) -> Rendering:
-    run = run_offline(stack, engine=RenderEngine(), work_dir=work_dir)
+    """Render `stack` (a fully qualified `org/prod` is the stack `prod`: Pulumi.prod.yaml)."""
+    run = run_offline(stack_short_name(stack), engine=RenderEngine(), work_dir=work_dir)
     ordered = apply_order(run)
     supervisor = _supervisor_urn(run)
     return Rendering(
-        stack=stack,
+        stack=run.stack,
         objects=[_object(r, supervisor) for r in ordered if _is_kubernetes_object(r)],
         nsx_requests=[request for r in ordered for request in _nsx_requests(r)],
         plan=[_plan_step(r, supervisor) for r in ordered],
@@ -148,18 +154,35 @@ def apply_order(run: OfflineRun) -> list[Registration]:
 
 
 def write_rendering(rendering: Rendering, out_dir: Path) -> list[Path]:
-    """One YAML file per object, numbered in apply order, plus the NSX requests and the plan."""
+    """One YAML file per object, numbered in apply order, plus the NSX requests and the plan.
+
+    What an earlier rendering wrote to `out_dir` (`NN-*.yaml`, nsx-requests.json, plan.md) is
+    removed first, so an object that is gone leaves no stale manifest behind; other files in
+    `out_dir` are never touched.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in previous_rendering(out_dir):
+        stale.unlink()
     written: list[Path] = []
     for index, obj in enumerate(rendering.objects, start=1):
         path = out_dir / f"{index:02d}-{obj.file_name}"
         path.write_text(yaml.safe_dump(obj.manifest, sort_keys=False))
         written.append(path)
-    requests = out_dir / "nsx-requests.json"
+    requests = out_dir / NSX_REQUESTS_FILE
     requests.write_text(json.dumps([r.__dict__ for r in rendering.nsx_requests], indent=2) + "\n")
-    plan = out_dir / "plan.md"
+    plan = out_dir / PLAN_FILE
     plan.write_text(plan_markdown(rendering))
     return [*written, requests, plan]
+
+
+def previous_rendering(out_dir: Path) -> list[Path]:
+    """The files in `out_dir` that write_rendering writes, from any earlier rendering."""
+    return sorted(
+        path
+        for path in out_dir.iterdir()
+        if (path.is_file() or path.is_symlink())
+        and (path.name in (NSX_REQUESTS_FILE, PLAN_FILE) or _MANIFEST_FILE.fullmatch(path.name))
+    )
 
 
 def plan_markdown(rendering: Rendering) -> str:
@@ -229,23 +252,57 @@ def _child_segment_requests(record: Registration) -> list[NsxRequest]:
 
 
 def _nat_rule_request(record: Registration) -> NsxRequest:
-    """The body terraform-provider-nsxt sends for the rule (nsx-policy-api.md §2.3)."""
+    """The PATCH body as terraform-provider-nsxt sends it (nsxsim/TERRAFORM.md).
+
+    Always: id, display_name, description ("" when unset), tags ([] when none), action,
+    enabled (default true), logging (default false), sequence_number (rule_priority, default
+    100), service ("" when unset) and scope ([] when unset). Network lists are joined with
+    commas and omitted when empty; firewall_match, translated_ports and policy_based_vpn_mode
+    only when set. No resource_type, no _revision.
+    """
     inputs = record.inputs
     rule_path = paths.nat_rule_path(inputs["gatewayPath"], inputs["nsxId"])
-    body = {
-        "resource_type": "PolicyNatRule",
+    body: dict[str, Any] = {
         "id": inputs["nsxId"],
         "display_name": inputs["displayName"],
-        "description": inputs.get("description", ""),
-        "action": inputs["action"],
-        "source_network": ",".join(inputs.get("sourceNetworks") or []),
-        "firewall_match": inputs.get("firewallMatch"),
-        "sequence_number": inputs.get("rulePriority"),
-        "enabled": True,
-        "logging": False,
+        "description": inputs.get("description") or "",
         "tags": inputs.get("tags") or [],
+        "action": inputs["action"],
     }
+    for field, key in _NAT_RULE_NETWORKS:
+        if inputs.get(key):
+            body[field] = ",".join(inputs[key])
+    body.update(
+        {
+            "enabled": _default(inputs.get("enabled"), True),
+            "logging": _default(inputs.get("logging"), False),
+            "sequence_number": _default(inputs.get("rulePriority"), _NAT_RULE_PRIORITY),
+            "service": inputs.get("service") or "",
+            "scope": inputs.get("scopes") or [],
+        }
+    )
+    for field, key in _NAT_RULE_OPTIONAL:
+        if inputs.get(key):
+            body[field] = inputs[key]
     return NsxRequest(record.name, "PATCH", paths.POLICY_API_PREFIX + rule_path, body)
+
+
+# terraform-provider-nsxt's defaults and the pulumi_nsxt input behind each optional field.
+_NAT_RULE_PRIORITY = 100
+_NAT_RULE_NETWORKS = (
+    ("source_network", "sourceNetworks"),
+    ("destination_network", "destinationNetworks"),
+    ("translated_network", "translatedNetworks"),
+)
+_NAT_RULE_OPTIONAL = (
+    ("firewall_match", "firewallMatch"),
+    ("translated_ports", "translatedPorts"),
+    ("policy_based_vpn_mode", "policyBasedVpnMode"),
+)
+
+
+def _default(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def _plan_step(record: Registration, supervisor: str) -> PlanStep:

@@ -16,6 +16,7 @@ import ipaddress
 import math
 import re
 import secrets
+import shlex
 import string
 import time
 from collections.abc import Callable, Mapping
@@ -64,6 +65,8 @@ class ProbeResult:
     seen_ip: str | None  # what the echo server answered the probe pod
     passed: bool
     detail: str
+    # The namespace of a probe pod that could not be deleted (it carries PROBE_LABEL).
+    leftover_namespace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,14 +213,15 @@ def verify_zones(
     `timeout` bounds each probe pod's wait for completion. Raises ValueError for an unusable
     echo URL or timing before anything is created.
     """
-    _check_echo_url(echo_url)
+    check_echo_url(echo_url)
     if timeout <= 0 or poll_interval <= 0:
         raise ValueError("timeout and poll_interval must be positive")
     settings = _Settings(echo_url, timeout, poll_interval, image, sleep)
     return [_verify_zone(kube, probe, settings) for probe in probes]
 
 
-def _check_echo_url(url: str) -> None:
+def check_echo_url(url: str) -> None:
+    """Raise ValueError unless `url` can be handed to curl as the echo server's URL."""
     # The URL becomes a curl argument: a leading "-" would be read as an option.
     if not url or url.startswith("-") or any(char.isspace() for char in url):
         raise ValueError(
@@ -235,7 +239,11 @@ def _verify_zone(kube: KubeClient, probe: ZoneProbe, settings: _Settings) -> Pro
         cleanup_problem = _delete_pod(kube, path)
     result = _judge(probe, expected_ip, seen_ip, [seen_problem, egress_problem])
     if cleanup_problem:
-        return replace(result, detail=f"{result.detail}; {cleanup_problem}")
+        return replace(
+            result,
+            detail=f"{result.detail}; {cleanup_problem}",
+            leftover_namespace=probe.namespace,
+        )
     return result
 
 
@@ -372,6 +380,20 @@ def _excerpt(log: str) -> str:
 
 
 # --- rendering -----------------------------------------------------------------------------
+
+
+def cleanup_commands(results: list[ProbeResult], kubeconfig: str | None = None) -> list[str]:
+    """Ready-to-run commands that delete the probe pods which could not be deleted.
+
+    `kubeconfig`: a kubeconfig file for kubectl to use (default: kubectl's own).
+    """
+    label = f"{PROBE_LABEL[0]}={PROBE_LABEL[1]}"
+    suffix = f" --kubeconfig {shlex.quote(kubeconfig)}" if kubeconfig else ""
+    namespaces = sorted({r.leftover_namespace for r in results if r.leftover_namespace})
+    return [
+        f"kubectl -n {shlex.quote(namespace)} delete pod -l {label}{suffix}"
+        for namespace in namespaces
+    ]
 
 
 def render_results(results: list[ProbeResult]) -> Table:

@@ -1,8 +1,11 @@
 """The small Lucene subset of `GET /policy/api/v1/search/query` and list pagination.
 
-Supported: `field:value` clauses joined by ` AND `; values escape Lucene specials with a
-backslash (`\\/`, `\\:`) or are double-quoted. Anything else is a 400, so a client relying on
-syntax the simulator does not model finds out instead of silently matching nothing.
+Supported: `field:value` clauses joined by ` AND `, or a disjunction of parenthesized AND
+groups, `(a:b AND c:d) OR (e:f)`; an object matches if it matches any group. Values escape
+Lucene specials with a backslash (`\\/`, `\\:`, `\\(`) or are double-quoted. Anything else
+(nested parentheses, bare clauses next to groups, `OR` outside groups, ...) is a 400, so a
+client relying on syntax the simulator does not model finds out instead of silently matching
+nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ SCALAR_FIELDS = frozenset(
 )
 TAG_SCOPE, TAG_VALUE = "tags.scope", "tags.tag"
 _SEPARATOR = " AND "
+_OR = "OR"
 # An unescaped Lucene special character (or blank) in a bare value means syntax we do not model.
 _SPECIALS = frozenset('+!(){}[]^"~*?:\\/&| \t')
 
@@ -45,10 +49,68 @@ class Clause:
     value: str
 
 
-def parse_query(text: str) -> list[Clause]:
+@dataclass(frozen=True)
+class Query:
+    """A disjunction of AND groups; a query without parentheses is a single group."""
+
+    groups: tuple[tuple[Clause, ...], ...]
+
+
+def parse_query(text: str) -> Query:
     if not text.strip():
         raise _unsupported(text, "the query is empty")
-    return [_parse_clause(part.strip(), text) for part in _split_and(text.strip())]
+    bodies = _split_groups(text.strip(), text)
+    return Query(tuple(_parse_group(body, text) for body in bodies))
+
+
+def _parse_group(body: str, query: str) -> tuple[Clause, ...]:
+    if not body.strip():
+        raise _unsupported(query, "a group is empty")
+    return tuple(_parse_clause(part.strip(), query) for part in _split_and(body.strip()))
+
+
+def _split_groups(text: str, query: str) -> list[str]:
+    """`(g1) OR (g2) ...` -> the group bodies; text without structural parentheses -> [text].
+
+    Parentheses that are backslash-escaped or inside double quotes belong to a value.
+    """
+    parens = _structural_parens(text)
+    if not parens:
+        return [text]
+    depth = 0
+    for pos in parens:
+        depth += 1 if text[pos] == "(" else -1
+        if depth < 0:
+            raise _unsupported(query, "unbalanced parentheses")
+        if depth > 1:
+            raise _unsupported(query, "nested parentheses are not supported")
+    if depth:
+        raise _unsupported(query, "unbalanced parentheses")
+    opens, closes = parens[0::2], parens[1::2]
+    if opens[0] != 0 or closes[-1] != len(text) - 1:
+        raise _unsupported(query, "clauses outside parentheses cannot be mixed with groups")
+    for close, next_open in zip(closes, opens[1:], strict=False):
+        between = text[close + 1 : next_open]
+        if between.strip() != _OR or not (between[0].isspace() and between[-1].isspace()):
+            raise _unsupported(query, f"groups must be joined by {_OR!r}, not {between!r}")
+    return [text[start + 1 : end] for start, end in zip(opens, closes, strict=True)]
+
+
+def _structural_parens(text: str) -> list[int]:
+    """Indexes of `(` / `)` that are neither backslash-escaped nor inside double quotes."""
+    found: list[int] = []
+    index, quoted = 0, False
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in "()":
+            found.append(index)
+        index += 1
+    return found
 
 
 def _split_and(text: str) -> list[str]:
@@ -121,9 +183,13 @@ def _unsupported(query: str, why: str) -> errors.NsxApiError:
     return errors.bad_request(f"Unsupported search query {query!r}: {why}")
 
 
-def matches(obj: Json, clauses: list[Clause]) -> bool:
+def matches(obj: Json, query: Query) -> bool:
     if obj.get("resource_type") not in SEARCHABLE_TYPES:
         return False
+    return any(_group_matches(obj, group) for group in query.groups)
+
+
+def _group_matches(obj: Json, clauses: tuple[Clause, ...]) -> bool:
     scalar = [c for c in clauses if c.field in SCALAR_FIELDS]
     if not all(_scalar_equals(obj.get(c.field), c.value) for c in scalar):
         return False
@@ -134,7 +200,7 @@ def _scalar_equals(actual: object, wanted: str) -> bool:
     return actual is not None and not isinstance(actual, dict | list) and str(actual) == wanted
 
 
-def _tags_match(tags: list[Json], clauses: list[Clause]) -> bool:
+def _tags_match(tags: list[Json], clauses: tuple[Clause, ...]) -> bool:
     # Pair the k-th tags.scope clause with the k-th tags.tag clause: both must hold for one tag.
     scopes = [c.value for c in clauses if c.field == TAG_SCOPE]
     values = [c.value for c in clauses if c.field == TAG_VALUE]

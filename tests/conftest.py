@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from antrea_egress.nsx.client import forget_sessions
 from nsxsim import NsxSimulator
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain"}
@@ -62,6 +63,14 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+@pytest.fixture(autouse=True)
+def no_shared_nsx_sessions() -> Iterator[None]:
+    """NSX sessions are cached per process; every test starts without one."""
+    forget_sessions()
+    yield
+    forget_sessions()
 
 
 @pytest.fixture(autouse=True)

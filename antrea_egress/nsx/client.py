@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 # 500 with these codes: "cannot connect" (98) and "persistence layer reconfiguring" (607).
 RETRYABLE_500_CODES = frozenset({98, 607})
 XSRF_ERROR_CODE = 98
+SESSION_COOKIE = "JSESSIONID"
 REALIZED = "REALIZED"
 REALIZATION_ERROR = "ERROR"
 MAX_PAGES = 10_000
@@ -84,6 +86,11 @@ class NsxClient:
         self._tuning = tuning or ClientTuning()
         self._sleep = sleep
         self._xsrf_token: str | None = None
+        if not settings.verify_tls:
+            log.warning(
+                "TLS verification of the NSX Manager is off (nsxt:allowUnverifiedSsl); "
+                "set nsxt:caFile instead"
+            )
         self._http = httpx.Client(
             base_url=settings.base_url,
             auth=None if settings.session_auth else (settings.username, settings.password),
@@ -136,7 +143,13 @@ class NsxClient:
     # --- realization -------------------------------------------------------------------
 
     def realized_entities(self, intent_path: str) -> list[dict[str, Any]]:
-        response = self.request("GET", paths.REALIZED_ENTITIES, params={"intent_path": intent_path})
+        """The realized entities of an intent; none yet when NSX does not know it yet (404)."""
+        try:
+            response = self.request(
+                "GET", paths.REALIZED_ENTITIES, params={"intent_path": intent_path}
+            )
+        except NsxNotFoundError:
+            return []
         return list(response.json().get("results") or [])
 
     def wait_realized(self, intent_path: str) -> None:
@@ -202,7 +215,7 @@ class NsxClient:
         self, method: str, url_path: str, json: dict[str, Any] | None, params: dict[str, str] | None
     ) -> httpx.Response:
         if self._settings.session_auth and self._xsrf_token is None:
-            self._create_session()
+            self._resume_or_create_session()
         try:
             return self._send_once(method, url_path, json, params)
         except NsxApiError as error:
@@ -211,6 +224,21 @@ class NsxClient:
         log.info("NSX session expired; logging in again")
         self._create_session()
         return self._send_once(method, url_path, json, params)
+
+    def _resume_or_create_session(self) -> None:
+        """Reuse this process's session with the manager: one login per provider process,
+        not per operation (NSX limits sessions per user, and every login is a request)."""
+        cached = _SESSIONS.get(self._session_key)
+        if cached is None:
+            self._create_session()
+            return
+        cookie, token = cached
+        self._http.cookies.set(SESSION_COOKIE, cookie)
+        self._xsrf_token = token
+
+    @property
+    def _session_key(self) -> tuple[str, str]:
+        return (self._settings.base_url, self._settings.username)
 
     def _create_session(self) -> None:
         self._xsrf_token = None
@@ -232,6 +260,9 @@ class NsxClient:
                 hint="Set nsxt:sessionAuth to false to use HTTP Basic authentication",
             )
         self._xsrf_token = token
+        cookie = self._http.cookies.get(SESSION_COOKIE)
+        if cookie:
+            _SESSIONS.put(self._session_key, (cookie, token))
 
     def _send_once(
         self,
@@ -276,21 +307,52 @@ class NsxClient:
         raise NsxError(f"GET {url_path}: more than {MAX_PAGES} pages; giving up")
 
 
+class _SessionCache:
+    """Session cookie and XSRF token per (manager, user), shared by this process's clients."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def get(self, key: tuple[str, str]) -> tuple[str, str] | None:
+        with self._lock:
+            return self._sessions.get(key)
+
+    def put(self, key: tuple[str, str], session: tuple[str, str]) -> None:
+        with self._lock:
+            self._sessions[key] = session
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sessions.clear()
+
+
+_SESSIONS = _SessionCache()
+
+
+def forget_sessions() -> None:
+    """Drop the cached sessions (tests; or after a credential change in a long process)."""
+    _SESSIONS.clear()
+
+
 class _BackoffOrRetryAfter(tenacity.wait.wait_base):
-    """Full-jitter exponential backoff, but never shorter than a Retry-After NSX sent."""
+    """Full-jitter exponential backoff, but never shorter than a Retry-After NSX sent.
+
+    A Retry-After longer than the backoff cap is still honoured: retrying earlier would only
+    spend attempts while NSX refuses; the overall deadline (stop_before_delay) bounds it.
+    """
 
     def __init__(self, policy: RetryPolicy) -> None:
         self._backoff = tenacity.wait_random_exponential(
             multiplier=policy.initial_backoff, max=policy.max_backoff
         )
-        self._max = policy.max_backoff
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         backoff = self._backoff(retry_state)
         outcome = retry_state.outcome
         error = outcome.exception() if outcome else None
         if isinstance(error, NsxApiError) and error.retry_after is not None:
-            return min(max(backoff, error.retry_after), self._max)
+            return max(backoff, error.retry_after)
         return backoff
 
 
@@ -345,10 +407,13 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _connection_error(method: str, url_path: str, error: httpx.TransportError) -> NsxError:
+    """A TLS failure (certificate, protocol, cipher) is final; other failures may pass."""
     cause: BaseException | None = error
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return NsxTlsError(method, url_path, cause.verify_message or str(cause))
+        if isinstance(cause, ssl.SSLError):
+            return NsxTlsError(method, url_path, str(cause))
         cause = cause.__cause__ or cause.__context__
     reason = type(error).__name__ + (f": {error}" if str(error) else "")
     return NsxConnectionError(method, url_path, reason)

@@ -93,13 +93,13 @@ class NsxConnectionError(NsxError):
 
 
 class NsxTlsError(NsxConnectionError):
-    """The NSX Manager's certificate could not be verified."""
+    """TLS with the NSX Manager failed: an untrusted certificate, or no common protocol."""
 
     def __str__(self) -> str:
         return (
-            f"{self.method} {self.path} failed: the NSX Manager's TLS certificate could not be "
-            f"verified ({self.reason}). Set nsxt:caFile (or NSXT_CA_FILE) to the CA bundle that "
-            "signed it"
+            f"{self.method} {self.path} failed: TLS with the NSX Manager failed ({self.reason}). "
+            "If its certificate is not trusted, set nsxt:caFile (or NSXT_CA_FILE) to the CA "
+            "bundle that signed it"
         )
 
 

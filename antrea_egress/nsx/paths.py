@@ -44,13 +44,15 @@ def lucene_escape(value: str) -> str:
     return _LUCENE_SPECIAL.sub(r"\\\1", value)
 
 
-def binding_maps_on_parent_query(parent_path: str) -> str:
-    """Search for every binding map that hangs a child off `parent_path`.
+def create_lookup_query(parent_path: str, segment_id: str) -> str:
+    """One search for every binding map that hangs a child off `parent_path`, and for an
+    existing segment with `segment_id`.
 
     UNCONFIRMED (nsx-policy-api.md §6): that `segment_path` is a searchable field of
     SegmentConnectionBindingMap. If it is not, NSX answers 400 and creation stops with that
-    error, rather than skipping the VLAN check; change this one query to adjust.
+    error rather than skipping the VLAN check; change this one query to adjust.
     """
     return (
-        f"resource_type:SegmentConnectionBindingMap AND segment_path:{lucene_escape(parent_path)}"
+        f"(resource_type:SegmentConnectionBindingMap AND segment_path:{lucene_escape(parent_path)})"
+        f" OR (resource_type:Segment AND id:{lucene_escape(segment_id)})"
     )

@@ -14,13 +14,14 @@ from typing import Any, ClassVar
 
 import httpx
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
+from pulumi.runtime import rpc
 
 from antrea_egress import kube
 from antrea_egress.nsx.client import ClientTuning, NsxClient
 from antrea_egress.nsx.settings import ALL_KEYS, NsxSettings
 
 # The engine's placeholder for a value that is not known yet (during previews).
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+UNKNOWN: str = rpc.UNKNOWN
 
 
 class StatelessProvider(ResourceProvider):

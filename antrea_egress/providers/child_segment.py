@@ -218,8 +218,9 @@ def _comparable(key: str, value: Any) -> Any:
         return int(value)
     if key == "description" and value is None:
         return ""
-    if key == "tags" and value is None:
-        return []
+    if key == "tags":
+        # NSX keeps tags as a set: a reordering is no change.
+        return sorted((t.get("scope", ""), t.get("tag", "")) for t in value or [])
     return value
 
 
@@ -278,13 +279,16 @@ class ChildSegmentProvider(NsxProvider):
         spec = ChildSegmentSpec.from_props(props)
         with self._nsx() as nsx:
             parent = _read_parent(nsx, spec.parent_path)
-            _refuse_vlan_taken(nsx, spec)
+            _check_what_exists(nsx, spec)
             nsx.retry_while(
                 _is_marked_for_delete,
                 lambda: nsx.patch(spec.segment_path, segment_body(spec, parent)),
             )
             try:
-                nsx.patch(spec.binding_map_path, binding_map_body(spec))
+                nsx.retry_while(
+                    _is_marked_for_delete,
+                    lambda: nsx.patch(spec.binding_map_path, binding_map_body(spec)),
+                )
                 nsx.wait_realized(spec.segment_path)
                 nsx.wait_realized(spec.binding_map_path)
             except NsxError as error:
@@ -311,15 +315,16 @@ class ChildSegmentProvider(NsxProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         spec = ChildSegmentSpec.from_props(news)
+        # The whole segment, not just the changed fields: PATCH creates what is missing, and a
+        # segment deleted out of band must not come back without its subnet and Tier-1.
+        parent = {
+            "connectivity_path": olds.get("tier1_path"),
+            "transport_zone_path": olds.get("transport_zone_path"),
+        }
         with self._nsx() as nsx:
-            nsx.patch(
-                spec.segment_path,
-                {
-                    "resource_type": "Segment",
-                    "description": spec.description,
-                    "tags": spec.nsx_tags(),
-                },
-            )
+            if not parent["connectivity_path"]:
+                parent = _read_parent(nsx, spec.parent_path)
+            nsx.patch(spec.segment_path, segment_body(spec, parent))
             if _comparable("tags", olds.get("tags")) != _comparable("tags", news.get("tags")):
                 nsx.patch(spec.binding_map_path, binding_map_body(spec))
         kept = {key: olds.get(key) for key in OUTPUT_KEYS}
@@ -354,18 +359,39 @@ def _read_parent(nsx: NsxClient, parent_path: str) -> dict[str, Any]:
     return parent
 
 
-def _refuse_vlan_taken(nsx: NsxClient, spec: ChildSegmentSpec) -> None:
-    """Fail early, naming the other child, when the parent already binds this VLAN."""
-    for binding in nsx.search(paths.binding_maps_on_parent_query(spec.parent_path)):
-        if binding.get("segment_path") != spec.parent_path:
-            continue  # the search is a hint; trust only exact matches
-        owner = str(binding.get("parent_path", "?"))
-        if _as_int(binding.get("vlan_traffic_tag")) == spec.vlan and owner != spec.segment_path:
-            raise ChildSegmentError(
-                f"VLAN {spec.vlan} is already bound to {spec.parent_path} by the child segment "
-                f"{owner} (binding map {binding.get('path', '?')}); children of one parent "
-                "need different VLANs"
-            )
+def _check_what_exists(nsx: NsxClient, spec: ChildSegmentSpec) -> None:
+    """One search for what would collide: the parent's VLAN bindings and a segment of our id.
+
+    Refuses a VLAN another child already binds to the parent (naming it), and a segment of
+    our id that someone else owns; a segment that carries our tags is ours (an earlier create
+    that failed half-way) and is completed, which is how the next `pulumi up` converges.
+    """
+    for found in nsx.search(paths.create_lookup_query(spec.parent_path, spec.nsx_id)):
+        if found.get("resource_type") == "Segment" and found.get("id") == spec.nsx_id:
+            _refuse_foreign_segment(found, spec)
+        elif found.get("segment_path") == spec.parent_path:  # the search is only a hint
+            _refuse_vlan_taken(found, spec)
+
+
+def _refuse_vlan_taken(binding: Mapping[str, Any], spec: ChildSegmentSpec) -> None:
+    owner = str(binding.get("parent_path", "?"))
+    if _as_int(binding.get("vlan_traffic_tag")) == spec.vlan and owner != spec.segment_path:
+        raise ChildSegmentError(
+            f"VLAN {spec.vlan} is already bound to {spec.parent_path} by the child segment "
+            f"{owner} (binding map {binding.get('path', '?')}); children of one parent "
+            "need different VLANs"
+        )
+
+
+def _refuse_foreign_segment(segment: Mapping[str, Any], spec: ChildSegmentSpec) -> None:
+    existing = {(t.get("scope"), t.get("tag")) for t in segment.get("tags") or []}
+    ours = {(t["scope"], t["tag"]) for t in spec.nsx_tags()}
+    if not ours <= existing:
+        raise ChildSegmentError(
+            f"the segment {spec.segment_path} already exists in NSX and is not this zone's "
+            f"(it lacks the tags {sorted(ours - existing)}); delete or rename it in NSX, or "
+            "give the zone another name. It is left untouched"
+        )
 
 
 def _rolled_back(nsx: NsxClient, spec: ChildSegmentSpec, cause: NsxError) -> ChildSegmentError:

@@ -104,3 +104,14 @@ def test_resolve_prefers_stack_config_then_kubeconfig_env(tmp_path: Path) -> Non
     assert KubeAccess.resolve(lambda _: None, {"KUBECONFIG": str(from_env)}).token == "from-env"
     with pytest.raises(KubeError, match="KUBECONFIG"):
         KubeAccess.resolve(lambda _: None, {"KUBECONFIG": str(tmp_path / "missing")})
+
+
+def test_relative_paths_start_at_the_kubeconfig_directory(tmp_path: Path) -> None:
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "ca.pem").write_bytes(b"CA")
+    document = json.loads(kubeconfig_with_user({"token": "t"}))
+    document["clusters"][0]["cluster"]["certificate-authority"] = "certs/ca.pem"
+    config = tmp_path / "config"
+    config.write_text(json.dumps(document))
+    access = KubeAccess.resolve({"kubernetes:kubeconfig": str(config)}.get, {})
+    assert access.ca_data == b"CA"

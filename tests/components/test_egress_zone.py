@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.pulumi_harness import run_program, stack_values
 
 POOL = "crd.antrea.io/v1beta1:ExternalIPPool"
@@ -86,3 +88,11 @@ def test_appending_a_range_is_recorded_in_the_range_history() -> None:
         {"cidr": "10.100.5.32/28"},
     ]
     assert history.inputs["pool"] == "prod-external-ip-pool"
+
+
+def test_demo_workloads_need_a_namespace_per_zone() -> None:
+    values = two_zones()
+    values["antrea-egress:demoWorkloads"] = True
+    values["antrea-egress:zones"][1]["appliedTo"]["namespace"] = "prod"
+    with pytest.raises(Exception, match=r"zones\[1\]\.appliedTo\.namespace: demoWorkloads"):
+        run_program("prod", values=values)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.pulumi_harness import run_program, stack_values
+from tests.pulumi_harness import FakeEngine, run_program, stack_values
 
 TKC = "run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster"
 ANTREA_CONFIG = "cni.tanzu.vmware.com/v1alpha1:AntreaConfig"
@@ -47,7 +47,7 @@ def test_explicit_node_segment_skips_discovery() -> None:
 def test_ready_timeout_becomes_the_tkc_custom_timeouts() -> None:
     run = run_program("prod", values=field_procedure_cluster(readyTimeout="1h30m"))
     timeouts = run.one(TKC).options.customTimeouts
-    assert (timeouts.create, timeouts.update) == ("5400s", "5400s")
+    assert (timeouts.create, timeouts.update, timeouts.delete) == ("1h30m", "1h30m", "1h30m")
 
 
 def test_antrea_config_ignores_what_the_supervisor_adds() -> None:
@@ -104,3 +104,54 @@ def test_rendering_needs_an_explicit_node_segment() -> None:
         Exception, match=r"antrea-egress:cluster\.nodeSegment: must be a segment path"
     ):
         run_program("lab", values=values)
+
+
+class PruningSupervisor(FakeEngine):
+    """A Supervisor whose AntreaConfig CRD lacks the gate and the NSX block (the public one)."""
+
+    def outputs(self, args: Any, state: dict[str, Any]) -> dict[str, Any]:
+        if args.typ.endswith(ANTREA_CONFIG):
+            spec = {"antrea": {"config": {"featureGates": {"NodePortLocal": True}}}}
+            return {**state, "spec": spec}
+        return super().outputs(args, state)
+
+
+def test_no_tkc_on_an_antrea_config_the_supervisor_pruned() -> None:
+    with pytest.raises(
+        Exception, match=r"dropped spec\.antrea\.config\.featureGates\.EgressSeparateSubnet"
+    ):
+        run_program("prod", engine=PruningSupervisor())
+
+
+def test_unprotected_cluster_when_configured() -> None:
+    run = run_program("prod", values=field_procedure_cluster(protect=False))
+    assert run.one(TKC).options.protect is False
+
+
+def test_the_supervisor_context_is_required() -> None:
+    values = stack_values("prod")
+    del values["kubernetes:context"]
+    with pytest.raises(Exception, match="kubernetes:context: not set"):
+        run_program("prod", values=values)
+
+
+def test_an_explicit_node_segment_is_used_only_once_the_cluster_exists() -> None:
+    run = run_program("prod", values=field_procedure_cluster(nodeSegment=EXPLICIT_PARENT))
+    assert run.one(TKC).urn in run.one("ChildSegment").dependencies
+
+
+class RoutedNamespace(FakeEngine):
+    def outputs(self, args: Any, state: dict[str, Any]) -> dict[str, Any]:
+        state = super().outputs(args, state)
+        if args.typ.endswith("NodeSegment"):
+            state["snat_ip"] = None
+        return state
+
+
+def test_nat_mode_is_compared_with_what_discovery_found() -> None:
+    run = run_program("prod", engine=RoutedNamespace())
+    assert any("set antrea-egress:natMode to false" in w for w in run.warnings)
+    values = stack_values("prod")
+    values["antrea-egress:natMode"] = False
+    run = run_program("prod", values=values)  # the fake namespace has a SNAT IP: NAT mode
+    assert any("zone traffic will be SNATed" in w for w in run.warnings)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from pulumi import automation as auto
 
 from egressctl.automation import (
     Operation,
-    OperationResult,
     PulumiNotInstalledError,
     ResourceChange,
     exit_code_for,
@@ -27,6 +25,7 @@ from egressctl.automation import (
 )
 from egressctl.exit_codes import ExitCode
 from egressctl.project import PROJECT_DIR
+from tests.egressctl.fake_cli import STACK, FakeCli, install_fake_cli
 from tests.fakes import fake_pulumi
 from tests.fakes.fake_pulumi import (
     EGRESS,
@@ -35,70 +34,15 @@ from tests.fakes.fake_pulumi import (
     POOL,
     SECRET_CONFIG,
     SECRET_OUTPUT,
+    SECRET_SENTINEL,
     SEGMENT,
-    Invocation,
     Resource,
 )
-
-STACK = "prod"
-# Variables of the developer's or CI's own environment that must not steer a test's CLI.
-_HOST_PULUMI_ENV = (
-    "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK",
-    "PULUMI_BACKEND_URL",
-    "PULUMI_ACCESS_TOKEN",
-    "PULUMI_CONFIG_PASSPHRASE",
-    "PULUMI_HOME",
-    "FAKE_PULUMI_VERSION",
-)
-
-
-@dataclass
-class FakeCli:
-    executable: Path
-    log: Path
-    project: Path
-    monkeypatch: pytest.MonkeyPatch
-    lines: list[str] = field(default_factory=list)
-
-    def scenario(self, name: str) -> None:
-        self.monkeypatch.setenv("FAKE_PULUMI_SCENARIO", name)
-
-    def version(self, version: str) -> None:
-        self.monkeypatch.setenv("FAKE_PULUMI_VERSION", version)
-
-    def run(self, operation: Operation, **kwargs: object) -> OperationResult:
-        options: dict[str, object] = {"work_dir": self.project, "on_output": self.lines.append}
-        options.update(kwargs)
-        return run_operation(operation, STACK, **options)  # type: ignore[arg-type]
-
-    @property
-    def calls(self) -> list[Invocation]:
-        return fake_pulumi.read_log(self.log)
-
-    def words(self) -> list[list[str]]:
-        return [call.words for call in self.calls]
-
-    def only(self, *words: str) -> Invocation:
-        matching = [call for call in self.calls if call.words == list(words)]
-        assert len(matching) == 1, f"{words}: {self.words()}"
-        return matching[0]
 
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCli:
-    """The fake CLI, alone on PATH, and a project directory for it to run in."""
-    executable = fake_pulumi.install(tmp_path / "pulumi-root")
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "Pulumi.yaml").write_text("name: antrea-egress\nruntime: python\n")
-    (project / f"Pulumi.{STACK}.yaml").write_text("config: {}\n")
-    log = tmp_path / "calls.jsonl"
-    for name in _HOST_PULUMI_ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PATH", str(executable.parent))
-    monkeypatch.setenv("FAKE_PULUMI_LOG", str(log))
-    monkeypatch.setenv("FAKE_PULUMI_SCENARIO", "ok")
-    return FakeCli(executable, log, project, monkeypatch)
+    return install_fake_cli(tmp_path, monkeypatch)
 
 
 def change(op: str, resource: Resource, *diffs: str) -> ResourceChange:
@@ -108,39 +52,49 @@ def change(op: str, resource: Resource, *diffs: str) -> ResourceChange:
 
 # --- what each operation asks of the CLI --------------------------------------------------
 
-_SELECT = [["version"], ["stack", "select"]]
+# The selected stack is read, then the stack selected; afterwards (no stack was selected
+# before in these tests) the selection is reset.
+_SELECT = [["version"], ["stack", "ls"], ["stack", "select"]]
+_RESTORE = [["stack", "unselect"]]
 # operation -> (its CLI subcommand, flags it must pass, flags it must not pass, the calls)
 _OPERATIONS: dict[Operation, tuple[str, set[str], set[str], list[list[str]]]] = {
     Operation.PREVIEW: (
         "preview",
         {"--diff"},
         {"--refresh", "--expect-no-changes", "--yes", "--json"},
-        [*_SELECT, ["preview"]],
+        [*_SELECT, ["preview"], *_RESTORE],
     ),
     Operation.UP: (
         "up",
         {"--diff", "--yes", "--skip-preview"},
         {"--refresh", "--expect-no-changes"},
         # The SDK reads the outputs (masked, then revealed) and the summary after `up`.
-        [*_SELECT, ["up"], ["stack", "output"], ["stack", "output"], ["stack", "history"]],
+        [
+            *_SELECT,
+            ["up"],
+            ["stack", "output"],
+            ["stack", "output"],
+            ["stack", "history"],
+            *_RESTORE,
+        ],
     ),
     Operation.REFRESH: (
         "refresh",
         {"--diff", "--yes", "--skip-preview"},
         {"--preview-only", "--expect-no-changes"},
-        [*_SELECT, ["refresh"], ["stack", "history"]],
+        [*_SELECT, ["refresh"], ["stack", "history"], *_RESTORE],
     ),
     Operation.DESTROY: (
         "destroy",
         {"--diff", "--yes", "--skip-preview"},
         {"--preview-only", "--remove", "--refresh"},
-        [*_SELECT, ["destroy"], ["stack", "history"]],
+        [*_SELECT, ["destroy"], ["stack", "history"], *_RESTORE],
     ),
     Operation.DRIFT: (
         "preview",
         {"--diff", "--refresh", "--expect-no-changes"},
         {"--yes", "--skip-preview"},
-        [*_SELECT, ["preview"]],
+        [*_SELECT, ["preview"], *_RESTORE],
     ),
 }
 
@@ -171,7 +125,7 @@ def test_work_dir_is_the_cwd_of_every_stack_command(cli: FakeCli) -> None:
     cli.run(Operation.UP)
 
     stack_calls = [call for call in cli.calls if call.words != ["version"]]
-    assert len(stack_calls) == 5
+    assert len(stack_calls) == 7
     assert {call.cwd for call in stack_calls} == {str(cli.project)}
 
 
@@ -187,7 +141,7 @@ def test_env_reaches_the_cli(cli: FakeCli) -> None:
     cli.run(Operation.PREVIEW, env={"PULUMI_BACKEND_URL": backend})
 
     stack_calls = [call for call in cli.calls if call.words != ["version"]]
-    assert [call.env.get("PULUMI_BACKEND_URL") for call in stack_calls] == [backend, backend]
+    assert [call.env.get("PULUMI_BACKEND_URL") for call in stack_calls] == [backend] * 4
     assert all(call.env.get("PULUMI_SKIP_UPDATE_CHECK") == "true" for call in stack_calls)
 
 
@@ -196,6 +150,87 @@ def test_the_version_check_stays_on(cli: FakeCli) -> None:
 
     assert cli.words()[0] == ["version"]
     assert not any("PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK" in call.env for call in cli.calls)
+
+
+# --- the selected stack ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+def test_the_stack_selected_before_is_selected_again(cli: FakeCli, operation: Operation) -> None:
+    cli.select("dev")
+
+    result = cli.run(operation)
+
+    assert result.exit_code is ExitCode.OK, result.message
+    assert cli.selected == "dev"  # a bare `pulumi up` afterwards still targets dev
+    assert cli.selections() == [STACK, "dev"]
+    assert cli.words()[-1] == ["stack", "select"]
+
+
+def test_no_stack_selected_before_means_none_after(cli: FakeCli) -> None:
+    cli.select(None)
+
+    cli.run(Operation.PREVIEW)
+
+    assert cli.selected is None
+    assert cli.selections() == [STACK, None]
+
+
+def test_the_operations_own_stack_selected_before_stays_selected(cli: FakeCli) -> None:
+    cli.select(STACK)
+
+    cli.run(Operation.PREVIEW)
+
+    assert cli.selected == STACK
+    assert cli.selections() == [STACK]
+
+
+@pytest.mark.parametrize("scenario", ["fail", "locked-cloud", "locked-diy", "no-summary"])
+def test_the_selection_is_restored_when_the_operation_fails(cli: FakeCli, scenario: str) -> None:
+    cli.select("dev")
+    cli.scenario(scenario)
+
+    result = cli.run(Operation.PREVIEW)
+
+    assert result.exit_code is not ExitCode.OK
+    assert cli.selected == "dev"
+    assert cli.selections() == [STACK, "dev"]
+
+
+def test_a_missing_stack_leaves_the_selection_alone(cli: FakeCli) -> None:
+    cli.select("dev")
+    cli.scenario("no-stack")
+
+    cli.run(Operation.UP)
+
+    assert cli.selected == "dev"
+    assert cli.selections() == [STACK]  # the select that failed; nothing to restore
+
+
+def test_a_selection_that_cannot_be_restored_is_a_warning(cli: FakeCli) -> None:
+    cli.select("gone")  # selected, then removed by someone else
+
+    result = cli.run(Operation.PREVIEW)
+
+    assert result.exit_code is ExitCode.OK, result.message  # the preview itself succeeded
+    assert cli.selections() == [STACK, "gone"]
+    warnings = [line for line in cli.lines if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        f"warning: stack '{STACK}' is still selected; could not select stack 'gone' again "
+        "(run `pulumi stack select gone`): error: no stack named 'gone' found"
+    )
+
+
+def test_a_fully_qualified_stack_name_reaches_the_cli_whole(cli: FakeCli) -> None:
+    cli.select("dev")
+
+    result = cli.run_stack("example/prod", Operation.PREVIEW)
+
+    assert result.exit_code is ExitCode.OK, result.message
+    assert result.stack == "example/prod"
+    assert cli.only("preview").value("--stack") == "example/prod"
+    assert cli.selections() == ["example/prod", "dev"]
 
 
 # --- output, changes and summary ----------------------------------------------------------
@@ -219,8 +254,11 @@ def test_stderr_streams_through_on_output_too(cli: FakeCli) -> None:
     assert "error: up failed" in cli.lines
 
 
-def test_preview_reports_changes_and_summary_from_the_engine_events(cli: FakeCli) -> None:
-    cli.scenario("changes")
+@pytest.mark.parametrize("scenario", ["changes", "changes-cbd"])
+def test_preview_reports_changes_and_summary_from_the_engine_events(
+    cli: FakeCli, scenario: str
+) -> None:
+    cli.scenario(scenario)
 
     result = cli.run(Operation.PREVIEW)
 
@@ -235,6 +273,39 @@ def test_preview_reports_changes_and_summary_from_the_engine_events(cli: FakeCli
     assert result.message == (
         f"preview of stack '{STACK}' succeeded: create 1, delete 1, replace 1, same 3, update 1"
     )
+
+
+@pytest.mark.parametrize(
+    ("scenario", "order"),
+    [
+        # delete-before-replace (the pool): the old pool goes first, in place
+        ("changes", ["delete-replaced", "replace", "create-replacement"]),
+        # create-before-delete: the old one is deleted after every other step
+        ("changes-cbd", ["create-replacement", "replace", "delete-replaced"]),
+    ],
+)
+@pytest.mark.parametrize("operation", [Operation.PREVIEW, Operation.UP, Operation.DRIFT])
+def test_a_replacement_is_one_replace_whatever_the_order_of_its_steps(
+    cli: FakeCli, scenario: str, order: list[str], operation: Operation
+) -> None:
+    steps = fake_pulumi.step_events(
+        fake_pulumi.CHANGES_PLAN, delete_before_replace=scenario == "changes"
+    )
+    assert [step.op for step in steps if step.resource == POOL] == order
+    cli.scenario(scenario)
+
+    result = cli.run(operation)
+
+    pool = [c for c in result.changes if c.urn == POOL.urn(STACK)]
+    assert pool == [change("replace", POOL, "ipRanges")]
+    assert [c.name for c in result.changes] == [
+        "web-segment",
+        "web-pool",
+        "web-nosnat",
+        "api-egress",
+    ]
+    document = result.to_json()
+    assert [c["op"] for c in document["changes"]] == ["update", "replace", "delete", "create"]
 
 
 def test_no_changes_means_an_empty_change_list(cli: FakeCli) -> None:
@@ -315,15 +386,37 @@ def test_drift_found_by_the_refresh_exits_3_and_names_the_resources(cli: FakeCli
 
     assert result.exit_code is ExitCode.CHANGES_FOUND
     assert int(result.exit_code) == 3
-    # The egress drifted in an output only: its refresh found it, the plan after is `same`.
+    # What `up` would change, from the preview's steps: the segment is put back, the deleted
+    # rule recreated. The egress drifted in an output only (its refresh found a new status),
+    # the plan after is `same`: not drift.
     assert result.changes == [
         change("update", SEGMENT, "description"),
-        change("update", EGRESS, "status"),
         change("create", NAT_RULE),
     ]
-    assert result.message.startswith(f"drift in stack '{STACK}', 3 resource(s): ")
-    for name in ("web-segment (description)", "web-egress (status)", "web-nosnat"):
+    assert result.message.startswith(f"drift in stack '{STACK}', 2 resource(s): ")
+    for name in ("update antrea-egress:nsx:ChildSegment web-segment (description)", "web-nosnat"):
         assert name in result.message
+    assert "web-egress" not in result.message
+
+
+def test_drift_trusts_the_cli_when_only_a_refresh_outcome_changed(cli: FakeCli) -> None:
+    # The refresh sees the Egress's status move; `--expect-no-changes` passes (the CLI exits
+    # 0), as nothing `up` would do differs: no drift.
+    cli.scenario("status-drift")
+
+    result = cli.run(Operation.DRIFT)
+
+    assert result.exit_code is ExitCode.OK, result.message
+    assert result.changes == []
+    assert result.message == f"no drift in stack '{STACK}'"
+
+
+def test_refresh_still_reports_what_its_refresh_found(cli: FakeCli) -> None:
+    cli.scenario("status-drift")
+
+    result = cli.run(Operation.REFRESH)
+
+    assert result.changes == [change("update", EGRESS, "status")]
 
 
 def test_drift_includes_changes_the_code_would_make(cli: FakeCli) -> None:
@@ -374,6 +467,18 @@ def test_a_failed_operation_exits_1_with_the_cli_error(cli: FakeCli) -> None:
         "503 Service Unavailable | error: preview failed"
     )
     assert "\n" not in result.message
+
+
+def test_a_backend_that_cannot_list_stacks_fails_before_selecting(cli: FakeCli) -> None:
+    cli.select("dev")
+    cli.scenario("not-logged-in")
+
+    result = cli.run(Operation.UP)
+
+    assert result.exit_code is ExitCode.FAILURE
+    assert result.message == f"up of stack '{STACK}' failed: {fake_pulumi.NOT_LOGGED_IN}"
+    assert cli.words() == [["version"], ["stack", "ls"]]
+    assert cli.selected == "dev"
 
 
 def test_a_failed_drift_check_is_a_failure_not_drift(cli: FakeCli) -> None:
@@ -556,30 +661,63 @@ def test_a_cli_older_than_the_sdk_supports_is_refused(cli: FakeCli) -> None:
 # --- stack outputs ------------------------------------------------------------------------
 
 
-def test_stack_outputs_are_returned_with_secrets_revealed(cli: FakeCli) -> None:
+def test_stack_outputs_keep_secrets_masked_by_default(cli: FakeCli) -> None:
     outputs = stack_outputs(STACK, work_dir=cli.project)
+
+    assert outputs == {
+        "clusterName": "tkc-01",
+        "egressIps": {"web": "10.100.5.130"},
+        "kubeconfig": SECRET_SENTINEL,  # as the CLI prints it
+    }
+    # One masked read, nothing decrypted, no stack selected.
+    assert cli.words() == [["version"], ["stack", "output"]]
+    read = cli.only("stack", "output")
+    assert read.argv == ["--non-interactive", "stack", "output", "--json", "--stack", STACK]
+    assert read.cwd == str(cli.project)
+    assert read.env.get("PULUMI_SKIP_UPDATE_CHECK") == "true"
+
+
+def test_stack_outputs_reveal_secrets_on_request(cli: FakeCli) -> None:
+    outputs = stack_outputs(STACK, work_dir=cli.project, reveal_secrets=True)
 
     assert outputs == {
         "clusterName": "tkc-01",
         "egressIps": {"web": "10.100.5.130"},
         "kubeconfig": SECRET_OUTPUT,
     }
-    assert cli.words() == [*_SELECT, ["stack", "output"], ["stack", "output"]]
+    assert cli.words() == [["version"], ["stack", "output"], ["stack", "output"]]
     assert cli.calls[-1].has("--show-secrets")
     assert {call.cwd for call in cli.calls[1:]} == {str(cli.project)}
 
 
-def test_stack_outputs_of_a_never_deployed_stack_are_none(cli: FakeCli) -> None:
+@pytest.mark.parametrize("reveal_secrets", [False, True])
+def test_stack_outputs_leave_the_selected_stack_alone(cli: FakeCli, reveal_secrets: bool) -> None:
+    cli.select("dev")
+
+    stack_outputs(STACK, work_dir=cli.project, reveal_secrets=reveal_secrets)
+
+    assert cli.selected == "dev"
+    assert cli.selections() == []
+    assert {call.value("--stack") for call in cli.calls if call.words != ["version"]} == {STACK}
+
+
+@pytest.mark.parametrize("reveal_secrets", [False, True])
+def test_stack_outputs_of_a_never_deployed_stack_are_none(
+    cli: FakeCli, reveal_secrets: bool
+) -> None:
     cli.scenario("never-deployed")
 
-    assert stack_outputs(STACK, work_dir=cli.project) is None
+    assert stack_outputs(STACK, work_dir=cli.project, reveal_secrets=reveal_secrets) is None
 
 
-def test_stack_outputs_of_a_missing_stack_raise_stack_not_found(cli: FakeCli) -> None:
+@pytest.mark.parametrize("reveal_secrets", [False, True])
+def test_stack_outputs_of_a_missing_stack_raise_stack_not_found(
+    cli: FakeCli, reveal_secrets: bool
+) -> None:
     cli.scenario("no-stack")
 
     with pytest.raises(auto.StackNotFoundError) as raised:
-        stack_outputs(STACK, work_dir=cli.project)
+        stack_outputs(STACK, work_dir=cli.project, reveal_secrets=reveal_secrets)
 
     assert exit_code_for(raised.value) is ExitCode.STACK_NOT_FOUND
     assert ["stack", "init"] not in cli.words()

@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
-from egressctl.render import discovered_segment_path, render_stack, write_rendering
+from egressctl.render import (
+    TIER1_PLACEHOLDER,
+    discovered_segment_path,
+    render_stack,
+    write_rendering,
+)
 from nsxsim import LAB
 from tests.crd_schemas import (
     ANTREA_CONFIG,
@@ -88,6 +93,19 @@ def test_nsx_requests_for_auto_discovery_show_placeholders() -> None:
     assert rule.body["firewall_match"] == "BYPASS"
 
 
+def test_the_nosnat_request_is_what_terraform_provider_nsxt_sends() -> None:
+    # The body nsxsim/TERRAFORM.md documents and tests/nsxsim replays against the simulator.
+    from tests.nsxsim.test_terraform_flow import RULE_ID, _rule_body
+
+    (rule,) = [r for r in render_stack("lab").nsx_requests if "/nat-rules/" in r.path]
+
+    assert rule.method == "PATCH"
+    assert rule.path == f"/policy/api/v1{TIER1_PLACEHOLDER}/nat/USER/nat-rules/{RULE_ID}"
+    assert rule.body == _rule_body()
+    assert list(rule.body) == list(_rule_body())  # the provider's field order, too
+    assert "resource_type" not in rule.body
+
+
 def test_lab_renders_demo_workloads_and_its_explicit_parent() -> None:
     rendering = render_stack("lab")
     order = kinds([o.manifest for o in rendering.objects])
@@ -134,3 +152,28 @@ def test_secrets_in_the_stack_file_are_never_needed_nor_written(tmp_path: Path) 
     written = write_rendering(render_stack("staging", work_dir=work), tmp_path / "out")
     for path in written:
         assert "ZW5jcnlwdGVkLXN0dWZm" not in path.read_text()
+
+
+def test_an_earlier_rendering_is_replaced_and_nothing_else_touched(tmp_path: Path) -> None:
+    stale = ["01-guest-egress-old.yaml", "07-guest-egress-gone.yaml", "123-guest-x.yaml"]
+    mine = ["kustomization.yaml", "1-not-ours.yaml", "notes-01-a.yaml", "README.md", "01-x.yml"]
+    for name in [*stale, *mine, "nsx-requests.json", "plan.md"]:
+        (tmp_path / name).write_text("old\n")
+    (tmp_path / "02-subdir.yaml").mkdir()  # not a file write_rendering writes
+
+    written = write_rendering(render_stack("staging"), tmp_path)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [p.name for p in written] + [*mine, "02-subdir.yaml"]
+    )
+    for name in mine:
+        assert (tmp_path / name).read_text() == "old\n"
+    assert (tmp_path / "plan.md").read_text() != "old\n"
+    assert not {p.name for p in written} & set(stale)
+
+
+def test_rendering_a_fully_qualified_stack_reads_its_last_segment() -> None:
+    rendering = render_stack("example/staging")
+
+    assert rendering.stack == "staging"
+    assert rendering.objects == render_stack("staging").objects

@@ -19,6 +19,7 @@ from egressctl.verify import (
     EGRESS_API,
     ProbeResult,
     ZoneProbe,
+    cleanup_commands,
     parse_requester_ip,
     probes_from_outputs,
     render_results,
@@ -376,6 +377,34 @@ def test_api_errors_are_failures_not_exceptions(api: FakeKubeApi) -> None:
     assert "cannot read Egress egress-prod" in result.detail
     assert "the probe pod could not be deleted" in result.detail
     assert [r.method for r in api.requests] == ["POST", "GET", "DELETE"]
+    assert result.leftover_namespace == "prod"
+    assert cleanup_commands([result]) == [
+        "kubectl -n prod delete pod -l app.kubernetes.io/name=egressctl-probe"
+    ]
+
+
+def test_cleanup_commands_one_per_namespace_with_the_kubeconfig() -> None:
+    def result(zone: str, leftover: str | None) -> ProbeResult:
+        return ProbeResult(zone, None, None, False, "x", leftover_namespace=leftover)
+
+    results = [result("b", "team b"), result("a", "prod"), result("c", None), result("d", "prod")]
+
+    assert cleanup_commands(results, "/home/me/guest config") == [
+        "kubectl -n prod delete pod -l app.kubernetes.io/name=egressctl-probe "
+        "--kubeconfig '/home/me/guest config'",
+        "kubectl -n 'team b' delete pod -l app.kubernetes.io/name=egressctl-probe "
+        "--kubeconfig '/home/me/guest config'",
+    ]
+    assert cleanup_commands([result("c", None)]) == []
+
+
+def test_deleted_probe_pods_leave_nothing_to_clean_up(api: FakeKubeApi, kube: KubeClient) -> None:
+    seed_egress(api, "prod", FIELD_IPS["prod"])
+    api.play_pods(echo_answers(FIELD_IPS))
+
+    (result,) = run(kube, outputs("prod"))
+
+    assert result.leftover_namespace is None
 
 
 def test_the_probe_pod_is_deleted_when_interrupted(api: FakeKubeApi, kube: KubeClient) -> None:

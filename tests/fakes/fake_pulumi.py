@@ -4,7 +4,8 @@ Installed by `install()` as an executable named `pulumi` (a shell wrapper around
 it answers exactly the subcommands `pulumi.automation` issues for egressctl's operations:
 
 * `version`;
-* `stack select --stack S`, `stack output --json [--show-secrets] --stack S`,
+* `stack ls --json`, `stack select --stack S`, `stack unselect`,
+  `stack output --json [--show-secrets] --stack S`,
   `stack history --json [--show-secrets] --page-size 1 --page 1 --stack S`;
 * `preview`, `up`, `refresh`, `destroy` (with whatever flags), which print a human-readable
   run to stdout and send engine events to `--event-log`: over gRPC to the SDK's `Events`
@@ -13,20 +14,32 @@ it answers exactly the subcommands `pulumi.automation` issues for egressctl's op
 Anything else fails loudly (exit 2), so an unexpected call such as `stack init` breaks a test.
 
 Every invocation is appended as one JSON line to `$FAKE_PULUMI_LOG`: argv, cwd and the
-environment variables in `LOGGED_ENV`. Behaviour comes from `$FAKE_PULUMI_SCENARIO`:
+environment variables in `LOGGED_ENV`. The selected stack persists, as the real CLI keeps it
+in ~/.pulumi/workspaces, in a state file beside the log (`select_stack()` sets it for a test,
+`selected_stack()` reads it): `stack select` sets it, `stack unselect` clears it, `stack ls
+--json` marks it `current`. Behaviour comes from `$FAKE_PULUMI_SCENARIO`:
 
     ok              the stack exists and nothing changes
-    changes         the program changes resources (update, replace, create, delete)
+    changes         the program changes resources (update, replace, create, delete); the
+                    replaced pool is delete-before-replace: its events are delete-replaced,
+                    replace, create-replacement
+    changes-cbd     the same, the replacement create-before-delete: create-replacement and
+                    replace in place, delete-replaced after every other step
     drift           the code matches the state, but a refresh finds NSX/Kubernetes drifted
+    status-drift    a refresh finds only an output-only change (an Egress's `status`): the
+                    plan after it changes nothing
     no-stack        `error: no stack named 'S' found` for every stack command
     locked-cloud    operations fail with Pulumi Cloud's 409 "update in progress"
     locked-diy      operations fail on a DIY backend's lock file
     fail            operations fail on a resource error (stderr), after printing a secret
                     to stdout the way a careless program print would
     never-deployed  the stack exists but has no outputs and no history
+    not-logged-in   every command but `version` fails as the CLI does without credentials
     no-summary      a preview exits 0 without its summary event
 
 `$FAKE_PULUMI_VERSION` overrides the version it reports (default: the SDK's own 3.272.0).
+`$FAKE_PULUMI_OUTPUTS` names a JSON file with the stack's outputs, revealed (default: a few
+made-up ones); without `--show-secrets` the outputs in `SECRET_OUTPUTS` print as "[secret]".
 Error texts are the real CLI's, so the SDK's own error classification is what gets tested.
 """
 
@@ -49,6 +62,10 @@ SECRET_OUTPUT = "fake-Secret-Kubeconfig-Token-8c1f3e"
 # A secret config value, revealed only by `stack history --show-secrets`.
 SECRET_CONFIG = "fake-Secret-Nsx-Password-51d7a0"
 SECRET_SENTINEL = "[secret]"
+SECRET_OUTPUTS = ("kubeconfig",)
+NOT_LOGGED_IN = (
+    "error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions"
+)
 LOGGED_ENV = (
     "PULUMI_BACKEND_URL",
     "PULUMI_AUTOMATION_API",
@@ -163,12 +180,17 @@ CHANGES_PLAN = (
     Step("delete", NAT_RULE),
     Step("create", NEW_EGRESS),
 )
+# The stacks that exist (by their last name segment); `stack ls` lists them and the selected
+# one, which may have been removed since: selecting it again then fails.
+KNOWN_STACKS = ("dev", "staging", "prod")
 # What a refresh finds in the `drift` scenario (everything else: same).
 DRIFT_OUTCOMES = {
     SEGMENT: Step("update", SEGMENT, ("description",)),  # edited in the NSX UI
     NAT_RULE: Step("delete", NAT_RULE),  # deleted in the NSX UI
     EGRESS: Step("update", EGRESS, ("status",)),  # output-only: the plan after it is `same`
 }
+# What a refresh finds in the `status-drift` scenario: Antrea moved the Egress to another node.
+STATUS_DRIFT_OUTCOMES = {EGRESS: Step("update", EGRESS, ("status",))}
 # What a preview proposes after that refresh: put the segment back, recreate the rule.
 DRIFT_PLAN = (
     Step("same", STACK),
@@ -182,6 +204,32 @@ DRIFT_PLAN = (
 
 def unchanged() -> tuple[Step, ...]:
     return tuple(Step("same", resource) for resource in EXISTING)
+
+
+# The engine's steps of one replacement; only `replace` is logical (counted in the summary).
+REPLACEMENT_STEPS = ("create-replacement", "replace", "delete-replaced")
+
+
+def step_events(steps: Sequence[Step], *, delete_before_replace: bool) -> list[Step]:
+    """The steps as the engine emits them: a `replace` becomes its three steps.
+
+    Delete-before-replace: delete-replaced, replace, create-replacement, in place. Otherwise
+    create-replacement and replace in place, and delete-replaced once everything else ran.
+    """
+    events: list[Step] = []
+    deferred: list[Step] = []
+    for step in steps:
+        if step.op != "replace":
+            events.append(step)
+            continue
+        create = Step("create-replacement", step.resource, step.diffs)
+        delete = Step("delete-replaced", step.resource)
+        if delete_before_replace:
+            events += [delete, step, create]
+        else:
+            events += [create, step]
+            deferred.append(delete)
+    return events + deferred
 
 
 # --- command line -------------------------------------------------------------------------
@@ -282,7 +330,7 @@ def _metadata(op: str, step: Step, stack: str) -> dict[str, Any]:
         "new": None if op == "delete" else state,
         "diffs": list(step.diffs),
         "detailedDiff": {name: {"diffKind": "update", "inputDiff": True} for name in step.diffs},
-        "logical": True,
+        "logical": op not in ("create-replacement", "delete-replaced"),
     }
 
 
@@ -320,7 +368,9 @@ class Fake:
     def run(self) -> int:
         handlers = {
             ("version",): self.version,
+            ("stack", "ls"): self.list_stacks,
             ("stack", "select"): self.select,
+            ("stack", "unselect"): self.unselect,
             ("stack", "output"): self.output,
             ("stack", "history"): self.history,
             ("preview",): self.operation,
@@ -333,25 +383,61 @@ class Fake:
             return _fail(f"fake pulumi: unsupported command {self.args.command}", code=2)
         if self.stack and self.scenario == "no-stack":
             return _fail(f"error: no stack named '{self.stack}' found")
+        if self.scenario == "not-logged-in" and self.args.command != ["version"]:
+            return _fail(NOT_LOGGED_IN)
         return handler()
 
     def version(self) -> int:
         print(os.environ.get("FAKE_PULUMI_VERSION", DEFAULT_VERSION))
         return 0
 
+    def list_stacks(self) -> int:
+        current = _read_selection()
+        names = sorted({*KNOWN_STACKS, *([current] if current else [])})
+        stacks = [
+            {
+                "name": name,
+                "current": name == current,
+                "lastUpdate": "2026-05-01T10:01:00.000Z",
+                "updateInProgress": False,
+                "resourceCount": len(EXISTING),
+                "url": f"https://app.pulumi.com/example/{PROJECT}/{name}",
+            }
+            for name in names
+        ]
+        print(json.dumps(stacks, indent=4))
+        return 0
+
     def select(self) -> int:
+        # Any known stack, also fully qualified (`org/prod`), and the selected one.
+        if self.stack.rsplit("/", 1)[-1] not in KNOWN_STACKS and self.stack != _read_selection():
+            return _fail(f"error: no stack named '{self.stack}' found")
+        _write_selection(self.stack)
+        return 0
+
+    def unselect(self) -> int:
+        _write_selection(None)
         return 0
 
     def output(self) -> int:
         if self.scenario == "never-deployed":
             print("{}")
             return 0
-        reveal = "--show-secrets" in self.args.flags
-        outputs = {
-            "clusterName": "tkc-01",
-            "egressIps": {"web": "10.100.5.130"},
-            "kubeconfig": SECRET_OUTPUT if reveal else SECRET_SENTINEL,
-        }
+        given = os.environ.get("FAKE_PULUMI_OUTPUTS")
+        outputs: dict[str, Any] = (
+            json.loads(Path(given).read_text(encoding="utf-8"))
+            if given
+            else {
+                "clusterName": "tkc-01",
+                "egressIps": {"web": "10.100.5.130"},
+                "kubeconfig": SECRET_OUTPUT,
+            }
+        )
+        if "--show-secrets" not in self.args.flags:
+            outputs = {
+                name: SECRET_SENTINEL if name in SECRET_OUTPUTS else value
+                for name, value in outputs.items()
+            }
         print(json.dumps(outputs, indent=4))
         return 0
 
@@ -429,7 +515,8 @@ class Fake:
             steps = outcomes  # a refresh counts its outcomes: same, update, delete
         else:
             steps = self._plan(command)
-            for step in steps:
+            dbr = self.scenario != "changes-cbd"  # the pool is delete-before-replace
+            for step in step_events(steps, delete_before_replace=dbr):
                 _emit_step(log, step, self.stack, planning=planning)
         for step in steps:
             self._print_step(step)
@@ -438,7 +525,7 @@ class Fake:
     def _plan(self, command: str) -> tuple[Step, ...]:
         if command == "destroy":
             return tuple(Step("delete", resource) for resource in reversed(EXISTING))
-        if self.scenario == "changes":
+        if self.scenario in ("changes", "changes-cbd"):
             return CHANGES_PLAN
         if self.scenario == "drift" and "--refresh" in self.args.flags:
             return DRIFT_PLAN
@@ -447,6 +534,8 @@ class Fake:
     def _refresh_outcome(self, resource: Resource) -> Step:
         if self.scenario == "drift" and resource in DRIFT_OUTCOMES:
             return DRIFT_OUTCOMES[resource]
+        if self.scenario == "status-drift" and resource in STATUS_DRIFT_OUTCOMES:
+            return STATUS_DRIFT_OUTCOMES[resource]
         return Step("same", resource)
 
     def _print_step(self, step: Step) -> None:
@@ -510,6 +599,40 @@ def _last_summary() -> dict[str, int] | None:
         return None
     counts: dict[str, int] = json.loads(path.read_text(encoding="utf-8"))
     return counts
+
+
+# The selected stack, as ~/.pulumi/workspaces keeps it (each invocation is a new process).
+def _selection_file(log: Path) -> Path:
+    return log.with_suffix(".workspace.json")
+
+
+def select_stack(log: Path, stack: str | None) -> None:
+    """For a test: the stack the user had selected before (None: none)."""
+    path = _selection_file(log)
+    if stack is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(json.dumps({"stack": stack}), encoding="utf-8")
+
+
+def selected_stack(log: Path) -> str | None:
+    """The stack selected now, as `pulumi stack ls` would mark it."""
+    path = _selection_file(log)
+    if not path.exists():
+        return None
+    stack = json.loads(path.read_text(encoding="utf-8")).get("stack")
+    return str(stack) if stack else None
+
+
+def _read_selection() -> str | None:
+    log = os.environ.get("FAKE_PULUMI_LOG")
+    return selected_stack(Path(log)) if log else None
+
+
+def _write_selection(stack: str | None) -> None:
+    log = os.environ.get("FAKE_PULUMI_LOG")
+    if log:
+        select_stack(Path(log), stack)
 
 
 def _record(argv: Sequence[str]) -> None:

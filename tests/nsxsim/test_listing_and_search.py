@@ -116,6 +116,97 @@ def test_search_is_paged(client: httpx.Client, sim: NsxSimulator) -> None:
     assert "cursor" not in last
 
 
+def _bind_two_children(client: httpx.Client) -> list[str]:
+    """Children egress-prod/-staging with a map on the lab node segment; returns the map paths."""
+    paths: list[str] = []
+    for child_id, vlan in (("egress-prod", 110), ("egress-staging", 120)):
+        client.patch(api(f"/infra/segments/{child_id}"), json=child_body())
+        body = {"segment_path": LAB.node_segment_path, "vlan_traffic_tag": vlan}
+        response = client.patch(api(map_path(child_id, "bm")), json=body)
+        assert response.status_code == 200, response.text
+        paths.append(map_path(child_id, "bm"))
+    return paths
+
+
+def test_search_or_of_groups_matches_any_group(client: httpx.Client) -> None:
+    map_paths = _bind_two_children(client)
+    client.patch(api("/infra/segments/egress-x"), json=child_body())
+    query = (
+        "(resource_type:SegmentConnectionBindingMap AND "
+        f"segment_path:{_escape(LAB.node_segment_path)}) "
+        "OR (resource_type:Segment AND id:egress-x)"
+    )
+    found = _search(client, query)
+    # Store (creation) order, as for a single AND group.
+    assert _paths(found) == [*map_paths, "/infra/segments/egress-x"]
+    assert found["result_count"] == 3
+    # Paging applies to the union.
+    first = _search(client, query, page_size=2)
+    assert (_paths(first), first["cursor"]) == (map_paths, "2")
+    rest = _search(client, query, page_size=2, cursor="2")
+    assert _paths(rest) == ["/infra/segments/egress-x"]
+    assert "cursor" not in rest
+
+
+def test_search_objects_matching_several_groups_appear_once(client: httpx.Client) -> None:
+    client.patch(api("/infra/segments/egress-x"), json=child_body())
+    query = "(resource_type:Segment) OR (id:egress-x) OR (resource_type:Segment AND id:egress-x)"
+    found = _search(client, query)
+    assert _paths(found) == [LAB.node_segment_path, "/infra/segments/egress-x"]
+    assert found["result_count"] == 2
+
+
+def test_search_group_matching_nothing_contributes_nothing(client: httpx.Client) -> None:
+    _bind_two_children(client)
+    query = "(resource_type:Tier1) OR (resource_type:Segment AND id:no-such-segment)"
+    assert _paths(_search(client, query)) == [LAB.tier1_path]
+    nothing = "(resource_type:Segment AND id:nope) OR (resource_type:PolicyNatRule)"
+    assert _search(client, nothing)["result_count"] == 0
+    # A single parenthesized group behaves like the bare conjunction.
+    single = f"(resource_type:Segment AND id:{LAB.node_segment_id})"
+    assert _paths(_search(client, single)) == [LAB.node_segment_path]
+
+
+def test_search_escaped_or_quoted_parentheses_belong_to_the_value(client: httpx.Client) -> None:
+    response = client.patch(
+        api("/infra/segments/egress-x"), json=child_body(display_name="egress (prod)")
+    )
+    assert response.status_code == 200, response.text
+    escaped = "display_name:egress\\ \\(prod\\)"
+    assert _paths(_search(client, escaped)) == ["/infra/segments/egress-x"]
+    in_group = f"(resource_type:Segment AND {escaped}) OR (resource_type:Tier1)"
+    assert _paths(_search(client, in_group)) == [LAB.tier1_path, "/infra/segments/egress-x"]
+    quoted = '(display_name:"egress (prod)") OR (id:"(none)")'
+    assert _paths(_search(client, quoted)) == ["/infra/segments/egress-x"]
+    # A lone escaped parenthesis is a value character, not an unbalanced group.
+    lone = "(resource_type:Segment AND display_name:egress\\ \\(prod) OR (id:egress-x)"
+    assert _paths(_search(client, lone)) == ["/infra/segments/egress-x"]
+    assert _search(client, "display_name:egress\\ \\(prod")["result_count"] == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "(resource_type:Segment",
+        "resource_type:Segment)",
+        "(resource_type:Segment) OR (id:egress-x",
+        "(resource_type:Segment AND id:egress-x\\)",  # the only ')' is escaped
+        "((resource_type:Segment))",
+        "(resource_type:Segment AND (id:egress-x))",
+        "resource_type:Tier1 OR (resource_type:Segment)",
+        "(resource_type:Segment) OR resource_type:Tier1",
+        "(resource_type:Segment) AND (resource_type:Tier1)",
+        "(resource_type:Segment) (resource_type:Tier1)",
+        "(resource_type:Segment) OR",
+        "(resource_type:Segment OR resource_type:Tier1)",
+        "()",
+        "(resource_type:Segment) OR ()",
+    ],
+)
+def test_bad_parenthesized_query_is_400(client: httpx.Client, query: str) -> None:
+    expect_error(client.get(SEARCH, params={"query": query}), 400, 500001)
+
+
 @pytest.mark.parametrize(
     "query",
     [

@@ -6,6 +6,7 @@ HTTPS; these pin down the exact retry arithmetic with a fake clock.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from antrea_egress.nsx.errors import (
     NsxNotFoundError,
     NsxRealizationError,
     NsxRealizationTimeoutError,
+    NsxTlsError,
 )
 from antrea_egress.nsx.settings import NsxSettings
 
@@ -175,7 +177,7 @@ def test_retries_are_bounded_by_the_deadline() -> None:
     assert 1 < len(script.seen) < 1000
 
 
-def test_retry_after_is_honoured_up_to_the_cap(make_client: Any, clock: FakeClock) -> None:
+def test_retry_after_is_honoured(make_client: Any, clock: FakeClock) -> None:
     busy = httpx.Response(429, headers={"Retry-After": "3"}, json={"error_code": 0})
     script = Script([busy, httpx.Response(200, json={})])
     make_client(script, retry=RetryPolicy(initial_backoff=0.01, max_backoff=5)).get(SEGMENT)
@@ -304,3 +306,29 @@ def test_retry_while_repeats_a_passing_conflict_then_gives_up(
     client = make_client(script, conflict_timeout=0, conflict_interval=1)
     with pytest.raises(NsxApiError, match="has children"):
         client.retry_while(lambda e: e.error_code == 500030, lambda: client.delete(SEGMENT))
+
+
+def test_retry_after_beyond_the_backoff_cap_is_still_honoured(
+    make_client: Any, clock: FakeClock
+) -> None:
+    busy = httpx.Response(429, headers={"Retry-After": "12"}, json={"error_code": 0})
+    script = Script([busy, httpx.Response(200, json={})])
+    make_client(script, retry=RetryPolicy(initial_backoff=0.01, max_backoff=5, deadline=60)).get(
+        SEGMENT
+    )
+    assert clock.sleeps == [12.0]
+
+
+def test_a_realization_nsx_does_not_know_yet_is_pending(make_client: Any) -> None:
+    script = Script([nsx_error(404, 600, "not found"), realized("REALIZED")])
+    make_client(script, realization_first_interval=0.01).wait_realized(SEGMENT)
+    assert len(script.seen) == 2
+
+
+def test_tls_protocol_failures_are_final(make_client: Any) -> None:
+    error = httpx.ConnectError("handshake failed")
+    error.__cause__ = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    script = Script([error])
+    with pytest.raises(NsxTlsError, match="WRONG_VERSION_NUMBER"):
+        make_client(script).get(SEGMENT)
+    assert len(script.seen) == 1

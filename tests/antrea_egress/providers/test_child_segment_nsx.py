@@ -293,14 +293,20 @@ def test_tls_verification_can_be_switched_off_explicitly(sim: NsxSimulator) -> N
     assert sim.get(SEGMENT) is not None
 
 
-def test_session_auth_and_relogin_after_expiry(sim: NsxSimulator) -> None:
+def test_session_auth_logs_in_once_and_again_after_expiry(sim: NsxSimulator) -> None:
     provider = configured(sim, **{"nsxt:sessionAuth": True})
     outs = outs_of(provider.create(checked(provider)))
     assert sim.requests[0].path == "/api/session/create"
     assert all(r.user == sim.username for r in sim.requests)
+    sim.clear_requests()
+    assert provider.read(SEGMENT_ID, outs).id == SEGMENT_ID
+    assert [r.method for r in sim.requests] == ["GET", "GET"]  # the session is reused
     sim.expire_sessions()
-    assert provider.read(SEGMENT_ID, outs).id == SEGMENT_ID  # new client, new session
+    sim.clear_requests()
     provider.delete(SEGMENT_ID, outs)
+    logins = [r for r in sim.requests if r.path == "/api/session/create"]
+    assert len(logins) == 1  # 403 with code 98, a new session, the same request again
+    assert any(r.status == 403 for r in sim.requests)
     assert sim.get(SEGMENT) is None
 
 
@@ -359,3 +365,66 @@ def test_update_of_description_only_writes_the_segment(sim: NsxSimulator) -> Non
     stored = sim.get(SEGMENT)
     assert stored is not None
     assert stored["description"] == "payments egress"
+
+
+def test_update_after_an_out_of_band_delete_restores_the_whole_segment(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    outs = outs_of(provider.create(checked(provider)))
+    sim.remove(BINDING_MAP)
+    sim.remove(SEGMENT)
+    provider.update(SEGMENT_ID, outs, checked(provider, description="payments egress"))
+    segment = sim.get(SEGMENT)
+    assert segment is not None
+    assert segment["connectivity_path"] == LAB.tier1_path  # not a DISCONNECTED shell
+    assert [s["gateway_address"] for s in segment["subnets"]] == ["10.100.5.1/25"]
+
+
+def test_a_foreign_segment_with_our_id_is_refused_and_left_untouched(sim: NsxSimulator) -> None:
+    foreign = sim.seed_segment(
+        SEGMENT_ID,
+        connectivity_path=LAB.tier1_path,
+        gateway_address="10.200.0.1/24",
+        tags=[{"scope": "owner", "tag": "someone-else"}],
+    )
+    provider = configured(sim)
+    sim.clear_requests()
+    with pytest.raises(ChildSegmentError, match="already exists in NSX and is not this zone's"):
+        provider.create(checked(provider))
+    assert writes(sim) == []
+    segment = sim.get(foreign)
+    assert segment is not None
+    assert [s["gateway_address"] for s in segment["subnets"]] == ["10.200.0.1/24"]
+
+
+def test_create_looks_up_vlans_and_its_own_id_in_one_search(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    sim.clear_requests()
+    provider.create(checked(provider))
+    searches = [r for r in sim.requests if r.path.endswith("/search/query")]
+    assert len(searches) == 1
+    assert " OR (resource_type:Segment AND id:" in searches[0].query["query"]
+
+
+def test_binding_map_write_waits_out_a_pending_purge(sim: NsxSimulator) -> None:
+    sim.add_fault(
+        Fault(
+            path_regex="segment-connection-binding-maps",
+            method="PATCH",
+            status=400,
+            error_code=500045,
+            times=2,
+        )
+    )
+    provider = configured(sim)
+    provider.create(checked(provider))
+    assert sim.get(BINDING_MAP) is not None
+
+
+def test_tags_in_another_order_are_no_change(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    two = [ZONE_TAG, {"scope": "team", "tag": "payments"}]
+    outs = outs_of(provider.create(checked(provider, tags=two)))
+    assert (
+        provider.diff(SEGMENT_ID, outs, checked(provider, tags=list(reversed(two)))).changes
+        is False
+    )
