@@ -73,6 +73,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 
 from antrea_egress import addressing, naming
+from antrea_egress.nsx import paths
 
 # --- keys and limits -----------------------------------------------------------------------
 
@@ -764,6 +765,14 @@ class ClusterConfig(_Model):
                 for field in ("tkr", "control_plane", "node_pools", "antrea")
                 if field in self.model_fields_set
             ]
+        if not self.network_is_known:
+            warnings.append(
+                (
+                    (*at, "network"),
+                    "not given: zone CIDRs are not checked against the existing cluster's pod "
+                    "and service CIDRs; give them here",
+                )
+            )
         return warnings
 
     @property
@@ -937,6 +946,7 @@ def _stack_problems(
             )
         )
     problems += _duplicate_name_problems(zones, key)
+    problems += _nsx_path_problems(cluster, zones)
     problems += _cidr_overlap_problems(cluster, zones, key)
     problems += _range_overlap_problems(zones, key)
     problems += _vlan_problems(cluster, zones, key)
@@ -954,6 +964,42 @@ def _render_problems(cluster: ClusterConfig | None, render_yaml_to: str | None) 
             )
         ]
     return []
+
+
+# A discovered node segment's id, at its longest: vnet_<uuid>_<n> (tkc-network-discovery.md §2.1).
+_LONGEST_DISCOVERED_PARENT = "/infra/segments/vnet_00000000-0000-0000-0000-000000000000_99"
+
+
+def _nsx_path_problems(
+    cluster: ClusterConfig | None, zones: Sequence[tuple[int, ZoneConfig]]
+) -> list[Problem]:
+    """NSX refuses policy paths over 255 characters (error 500157); say so before the TKC is
+    built, not halfway through the first `up`."""
+    if cluster is None or not cluster._has("name") or not cluster._has("vsphere_namespace"):
+        return []
+    problems: list[Problem] = []
+    for index, zone in zones:
+        if not zone._has("name"):
+            continue
+        parent = (
+            zone.parent_segment if zone._has("parent_segment") and zone.parent_segment else None
+        )
+        if parent is None and cluster._has("node_segment") and cluster.node_segment != AUTO_SEGMENT:
+            parent = cluster.node_segment
+        segment_id = naming.child_segment_id(cluster.vsphere_namespace, cluster.name, zone.name)
+        longest = paths.binding_map_path(
+            segment_id, naming.binding_map_id(parent or _LONGEST_DISCOVERED_PARENT)
+        )
+        if len(longest) > naming.NSX_PATH_MAX_LENGTH:
+            problems.append(
+                (
+                    _zone_loc(index, "name"),
+                    f"its NSX binding-map path would be {len(longest)} characters long; NSX "
+                    f"allows {naming.NSX_PATH_MAX_LENGTH}: shorten the zone, cluster or namespace "
+                    "name",
+                )
+            )
+    return problems
 
 
 def _demo_problems(

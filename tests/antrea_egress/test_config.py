@@ -668,7 +668,11 @@ def test_unmanaged_cluster_needs_only_name_and_namespace() -> None:
 
     assert stack.cluster.manage is False
     assert stack.cluster.tkr is None and stack.cluster.control_plane is None
-    assert warnings == []  # zones in 10.100/16 are not checked against the default 10.96.0.0/12
+    # zones in 10.100/16 are not checked against the default 10.96.0.0/12, and that is said
+    assert warnings == [
+        "antrea-egress:cluster.network: not given: zone CIDRs are not checked against the "
+        "existing cluster's pod and service CIDRs; give them here"
+    ]
 
 
 def test_unmanaged_cluster_warns_about_ignored_fields() -> None:
@@ -902,3 +906,17 @@ def test_read_pulumi_config_from_the_environment(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(as_pulumi_config(raw)))
     assert read_pulumi_config() == load_stack_config(raw)
+
+
+def test_names_too_long_for_an_nsx_path_are_refused_before_anything_is_built() -> None:
+    long_cluster = "c" * 63
+    raw = apply(
+        cluster("name", value=long_cluster),
+        cluster("vsphereNamespace", value="n" * 63),
+        zone(0, "name", value="z" * 63),
+    )
+    problems = problems_of(raw)
+    assert any(
+        p.startswith("antrea-egress:zones[0].name: its NSX binding-map path would be")
+        for p in problems
+    ), problems
