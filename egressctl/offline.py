@@ -24,7 +24,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 
 from antrea_egress.providers.base import UNKNOWN
-from egressctl.project import PROJECT_DIR, PROJECT_NAME
+from egressctl.project import PROJECT_DIR, PROJECT_NAME, stack_file
 
 SECRET_PLACEHOLDER = "<secret: not read offline>"  # noqa: S105 - a placeholder, by design
 
@@ -153,7 +153,7 @@ class OfflineRun:
 
 def stack_values(stack: str, work_dir: Path = PROJECT_DIR) -> dict[str, Any]:
     """The `config:` mapping of Pulumi.<stack>.yaml as parsed YAML."""
-    path = work_dir / f"Pulumi.{stack}.yaml"
+    path = stack_file(stack, work_dir)
     if not path.is_file():
         raise FileNotFoundError(f"no stack file {path.name} in {work_dir}")
     document = yaml.safe_load(path.read_text()) or {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -44,6 +45,24 @@ def expect_error(response: httpx.Response, status: int, code: int) -> dict[str, 
     return body
 
 
+def trusting_client(simulator: NsxSimulator) -> httpx.Client:
+    """An HTTPS client of a started simulator: trusts its CA, logs in as its first user."""
+    return httpx.Client(
+        base_url=simulator.base_url,
+        verify=simulator.client_ssl_context(),
+        auth=(simulator.username, simulator.password),
+        timeout=5.0,
+    )
+
+
+@contextmanager
+def serving_lab(simulator: NsxSimulator) -> Iterator[tuple[NsxSimulator, httpx.Client]]:
+    """`simulator`, seeded with the lab and started, and a client of it; stopped afterwards."""
+    simulator.seed_lab()
+    with simulator, trusting_client(simulator) as http:
+        yield simulator, http
+
+
 @pytest.fixture
 def sim() -> Iterator[NsxSimulator]:
     simulator = NsxSimulator()
@@ -54,12 +73,7 @@ def sim() -> Iterator[NsxSimulator]:
 
 @pytest.fixture
 def client(sim: NsxSimulator) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=sim.base_url,
-        verify=sim.client_ssl_context(),
-        auth=(sim.username, sim.password),
-        timeout=5.0,
-    ) as http:
+    with trusting_client(sim) as http:
         yield http
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from nsxsim import LAB, NsxSimulator
-from tests.nsxsim.conftest import api, child_body, expect_error, map_path
+from tests.nsxsim.conftest import api, child_body, expect_error, map_path, serving_lab
 
 SEG = "/infra/segments/egress-prod"
 MAP = map_path("egress-prod", "bm-node")
@@ -79,16 +79,7 @@ def test_ports_of_missing_segment_is_404(client: httpx.Client) -> None:
 
 @pytest.fixture
 def slow_purge() -> Iterator[tuple[NsxSimulator, httpx.Client]]:
-    simulator = NsxSimulator(purge_delay=PURGE_DELAY)
-    simulator.seed_lab()
-    with (
-        simulator,
-        httpx.Client(
-            base_url=simulator.base_url,
-            verify=simulator.client_ssl_context(),
-            auth=(simulator.username, simulator.password),
-        ) as http,
-    ):
+    with serving_lab(NsxSimulator(purge_delay=PURGE_DELAY)) as (simulator, http):
         yield simulator, http
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from nsxsim import LAB, NsxSimulator
-from tests.nsxsim.conftest import api, child_body, expect_error, map_path, nat_path
+from tests.nsxsim.conftest import api, child_body, expect_error, map_path, nat_path, serving_lab
 
 SEARCH = api("/search/query")
 
@@ -227,16 +227,7 @@ def test_unsupported_query_syntax_is_400(client: httpx.Client, query: str) -> No
 
 
 def test_search_hides_objects_marked_for_delete() -> None:
-    simulator = NsxSimulator(purge_delay=30)
-    simulator.seed_lab()
-    with (
-        simulator,
-        httpx.Client(
-            base_url=simulator.base_url,
-            verify=simulator.client_ssl_context(),
-            auth=(simulator.username, simulator.password),
-        ) as http,
-    ):
+    with serving_lab(NsxSimulator(purge_delay=30)) as (_, http):
         http.patch(api("/infra/segments/gone"), json=child_body())
         http.delete(api("/infra/segments/gone"))
         assert _paths(_search(http, "resource_type:Segment")) == [LAB.node_segment_path]

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from nsxsim import LAB, NsxSimulator
-from tests.nsxsim.conftest import api, child_body, expect_error, map_path
+from tests.nsxsim.conftest import api, child_body, expect_error, map_path, serving_lab
 
 REALIZED = api("/infra/realized-state/realized-entities")
 SEG = "/infra/segments/egress-prod"
@@ -43,16 +43,9 @@ def test_new_object_follows_default_sequence_and_stays_final(client: httpx.Clien
 
 
 def test_constructor_sequence_applies_to_written_objects() -> None:
-    simulator = NsxSimulator(realization=["UNAVAILABLE", "UNREALIZED", "UNREALIZED", "REALIZED"])
-    simulator.seed_lab()
-    with (
-        simulator,
-        httpx.Client(
-            base_url=simulator.base_url,
-            verify=simulator.client_ssl_context(),
-            auth=(simulator.username, simulator.password),
-        ) as http,
-    ):
+    with serving_lab(
+        NsxSimulator(realization=["UNAVAILABLE", "UNREALIZED", "UNREALIZED", "REALIZED"])
+    ) as (_, http):
         http.patch(api(SEG), json=child_body())
         assert _states(http, SEG, 5) == [
             "UNAVAILABLE",
