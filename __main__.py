@@ -53,6 +53,7 @@ zones = [
             zone=zone,
             cluster=stack.cluster,
             parent_segment_path=zone.parent_segment or cluster.node_segment_path,
+            parent_tier1_path=cluster.node_tier1_path,
             nat_mode=stack.nat_mode,
             demo_workloads=stack.demo_workloads,
             cluster_ready=cluster.ready,

@@ -9,6 +9,7 @@ Exec credential plugins are refused with a clear message rather than half-suppor
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import ssl
 import tempfile
@@ -91,6 +92,16 @@ class KubeAccess:
         return cls.from_kubeconfig(
             text, str(context) if context else None, base_dir=path.parent if path else None
         )
+
+
+def cluster_fingerprint(kubeconfig: str) -> str:
+    """A short digest of the current context's API server and CA: the same for every kubeconfig
+    of one cluster (rotated client certificates included), different for a rebuilt cluster."""
+    config = yaml.safe_load(kubeconfig) or {}
+    context = _named(config, "contexts", str(config.get("current-context") or ""), "context")
+    cluster = _named(config, "clusters", str(context.get("cluster") or ""), "cluster")
+    identity = f"{cluster.get('server', '')}\n{cluster.get('certificate-authority-data', '')}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
 class KubeClient:

@@ -6,6 +6,7 @@ validate them against the CRD schemas. Nothing here imports Pulumi.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from antrea_egress import naming
@@ -25,14 +26,23 @@ ANTREA_NSX_BLOCK = "antreaNSX"
 
 # An annotation on the TKC recording that the AntreaConfig kept what the program set.
 ANTREA_CONFIG_CHECKED = "antrea-egress/antrea-config-checked"
+# An annotation on the Egress recording that its pool kept `subnetInfo`.
+POOL_CHECKED = "antrea-egress/pool-checked"
+# Antrea learnt ExternalIPPool.spec.subnetInfo (and the EgressSeparateSubnet gate) in 1.15; an
+# older CRD prunes the field without an error (docs/antrea-and-tanzu.md).
+ANTREA_SUBNET_INFO_SINCE = "1.15"
 
 # Egress needs Antrea's encap mode; antrea-nsx-routed (noEncap) does not support it.
 TKC_CNI = "antrea"
 
 WAIT_FOR = "pulumi.com/waitFor"
 TKC_READY = "condition=Ready"
-# Antrea writes the allocated IP into status once an agent has assigned it to a Node.
-EGRESS_ASSIGNED = "jsonpath={.status.egressIP}"
+# The agent that holds the IP sets IPAssigned=True together with status.egressIP and egressNode.
+# Not `jsonpath={.status.egressIP}`: antrea-controller writes `egressIP: ""` (the field has no
+# omitempty) with IPAllocated before any Node holds the IP, and a JSONPath without a value is
+# satisfied as soon as the path exists. The condition exists since Antrea 1.14.
+EGRESS_ASSIGNED_CONDITION = "IPAssigned"
+EGRESS_ASSIGNED = f"condition={EGRESS_ASSIGNED_CONDITION}"
 
 DEMO_IMAGE = "nginx:1.27"
 DEMO_APP_LABEL = {"app": "web"}
@@ -154,6 +164,44 @@ def external_ip_pool(zone: ZoneConfig) -> dict[str, Any]:
             "nodeSelector": zone.node_selector.to_kubernetes(),
         },
     }
+
+
+class PoolPrunedError(Exception):
+    """The guest cluster's ExternalIPPool CRD dropped `subnetInfo` (Antrea older than 1.15)."""
+
+
+def check_pool_kept(zone: ZoneConfig, live_spec: dict[str, Any] | None) -> str:
+    """Fail when the stored pool lacks `subnetInfo`: its egress IPs would land on the node
+    subnet, and every later run would try to add the field again."""
+    if (live_spec or {}).get("subnetInfo"):
+        return "kept"
+    raise PoolPrunedError(
+        f"the guest cluster dropped spec.subnetInfo from the ExternalIPPool "
+        f"{naming.external_ip_pool_name(zone.name)}: its Antrea is older than "
+        f"{ANTREA_SUBNET_INFO_SINCE}, which added separate egress subnets. The Egress was not "
+        f"created. Upgrade the cluster to a TKr whose Antrea is {ANTREA_SUBNET_INFO_SINCE} or "
+        "newer, then run `pulumi up` again"
+    )
+
+
+@dataclass(frozen=True)
+class AssignedEgressIP:
+    ip: str
+    node: str
+
+
+def assigned_egress_ip(status: dict[str, Any] | None) -> AssignedEgressIP | None:
+    """The Egress's IP and Node once an agent holds it (IPAssigned=True); None before, and
+    whenever assignment failed (the agent then writes an empty egressIP)."""
+    status = status or {}
+    assigned = any(
+        condition.get("type") == EGRESS_ASSIGNED_CONDITION
+        and str(condition.get("status")).lower() == "true"
+        for condition in status.get("conditions") or []
+    )
+    if not assigned or not status.get("egressIP"):
+        return None
+    return AssignedEgressIP(ip=str(status["egressIP"]), node=str(status.get("egressNode") or ""))
 
 
 def egress(zone: ZoneConfig) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from antrea_egress import manifests, naming, nsxt
 from antrea_egress.config import ClusterConfig, ZoneConfig
 from antrea_egress.kubernetes_object import KubernetesObject
 from antrea_egress.providers.child_segment import ChildSegment, ChildSegmentArgs
+from antrea_egress.providers.parent_segment import ParentSegment
 from antrea_egress.providers.range_history import IpRangeHistory
 
 # UNCONFIRMED (nsx-policy-api.md §2.2): the priority of NCP's own SNAT rules on the namespace
@@ -26,7 +27,10 @@ EGRESS_ASSIGN_TIMEOUT = "10m"
 class EgressZoneArgs:
     zone: ZoneConfig
     cluster: ClusterConfig
+    # The cluster's node segment and its Tier-1; a zone with its own parentSegment reads that
+    # segment's Tier-1 itself.
     parent_segment_path: pulumi.Input[str]
+    parent_tier1_path: pulumi.Input[str]
     nat_mode: bool
     demo_workloads: bool
     # The cluster: an explicit parent segment exists only once the cluster does.
@@ -72,7 +76,10 @@ class EgressZone(pulumi.ComponentResource):
         network_ready: list[pulumi.Resource] = [self.segment]
         self.no_snat_rule = None
         if args.nat_mode:
-            self.no_snat_rule = self._no_snat_rule(resource_name, zone, segment_id, tags, nsx)
+            tier1 = self._parent_tier1(resource_name, args)
+            self.no_snat_rule = self._no_snat_rule(
+                resource_name, zone, segment_id=segment_id, tags=tags, tier1_path=tier1, nsx=nsx
+            )
             network_ready.append(self.no_snat_rule)
 
         on_guest = pulumi.ResourceOptions(parent=self, provider=guest)
@@ -96,9 +103,15 @@ class EgressZone(pulumi.ComponentResource):
                 ),
             ),
         )
+        egress = manifests.egress(zone)
+        # The Egress waits for this check: an Antrea that pruned subnetInfo would put the
+        # zone's IP on the node subnet, where the firewall rules do not expect it.
+        egress["metadata"]["annotations"][manifests.POOL_CHECKED] = self.pool.spec.apply(
+            lambda spec: manifests.check_pool_kept(zone, spec)
+        )
         self.egress = KubernetesObject(
             f"{resource_name}-egress",
-            manifests.egress(zone),
+            egress,
             opts=pulumi.ResourceOptions.merge(
                 on_guest,
                 pulumi.ResourceOptions(
@@ -119,8 +132,9 @@ class EgressZone(pulumi.ComponentResource):
         if args.demo_workloads:
             self._demo_workloads(resource_name, zone, on_guest)
 
-        self.egress_ip = self.egress.status.apply(lambda s: _status_field(s, "egressIP"))
-        self.egress_node = self.egress.status.apply(lambda s: _status_field(s, "egressNode"))
+        assigned = self.egress.status.apply(manifests.assigned_egress_ip)
+        self.egress_ip = assigned.apply(lambda a: a.ip if a else None)
+        self.egress_node = assigned.apply(lambda a: a.node if a else None)
         self.segment_path = self.segment.path
         self.tier1_path = self.segment.tier1_path
         self.summary = self._summary(args)
@@ -143,12 +157,27 @@ class EgressZone(pulumi.ComponentResource):
             "podSelector": zone.applied_to.pod_selector.to_kubernetes(),
         }
 
+    def _parent_tier1(self, resource_name: str, args: EgressZoneArgs) -> pulumi.Input[str]:
+        """The Tier-1 for the NoSNAT rule: the parent's, which stays put while the child
+        segment is updated or replaced (its own tier1_path output is unknown in such a
+        preview, which would show the rule as replaced)."""
+        if not args.zone.parent_segment:
+            return args.parent_tier1_path
+        parent = ParentSegment(
+            f"{resource_name}-parent",
+            path=args.zone.parent_segment,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.cluster_ready)),
+        )
+        return parent.tier1_path
+
     def _no_snat_rule(
         self,
         resource_name: str,
         zone: ZoneConfig,
+        *,
         segment_id: str,
         tags: list[dict[str, str]],
+        tier1_path: pulumi.Input[str],
         nsx: pulumi.ProviderResource,
     ) -> pulumi.CustomResource:
         rule_id = naming.nosnat_rule_id(segment_id)
@@ -157,13 +186,14 @@ class EgressZone(pulumi.ComponentResource):
             action="NO_SNAT",
             display_name=rule_id,
             description=f"Antrea egress zone {zone.name}: its subnet leaves unchanged",
-            gateway_path=self.segment.tier1_path,
+            gateway_path=tier1_path,
             source_networks=[zone.cidr],
             firewall_match="BYPASS",
             nsx_id=rule_id,
             rule_priority=NO_SNAT_RULE_PRIORITY,
             tags=[*tags, naming.MANAGED_BY_TAG],
-            opts=pulumi.ResourceOptions(parent=self, provider=nsx),
+            # After the segment: the rule's source is the segment's subnet.
+            opts=pulumi.ResourceOptions(parent=self, provider=nsx, depends_on=[self.segment]),
         )
         return rule
 
@@ -187,7 +217,3 @@ class EgressZone(pulumi.ComponentResource):
             spec=deployment["spec"],
             opts=on_guest,
         )
-
-
-def _status_field(status: Any, key: str) -> str | None:
-    return (status or {}).get(key) or None

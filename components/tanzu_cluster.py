@@ -5,15 +5,15 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from antrea_egress import manifests, naming
+from antrea_egress import kube, manifests, naming
 from antrea_egress.config import AUTO_SEGMENT, ClusterConfig
 from antrea_egress.kubernetes_object import KubernetesObject
 from antrea_egress.providers.node_segment import NodeSegment
+from antrea_egress.providers.parent_segment import ParentSegment
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class TanzuCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     guest_provider: k8s.Provider
     node_segment_path: pulumi.Output[str]
+    node_tier1_path: pulumi.Output[str]
 
     def __init__(
         self,
@@ -50,6 +51,7 @@ class TanzuCluster(pulumi.ComponentResource):
         on_supervisor = pulumi.ResourceOptions(parent=self, provider=supervisor)
 
         self.tkc: KubernetesObject | None = None
+        self._kubeconfig_secret: k8s.core.v1.Secret | None = None
         if cluster.manage:
             self.tkc = self._declare_cluster(resource_name, cluster, on_supervisor)
         # What must exist before anything is attached to the cluster's node segment.
@@ -58,26 +60,43 @@ class TanzuCluster(pulumi.ComponentResource):
         self.name = pulumi.Output.from_input(cluster.name)
         if args.render_yaml_to:
             self._render_guest(resource_name, cluster, args.render_yaml_to)
-            self.node_segment_path = pulumi.Output.from_input(cluster.node_segment)
         else:
             secret = self._read_kubeconfig_secret(resource_name, cluster, on_supervisor)
+            self._kubeconfig_secret = secret
             self.kubeconfig = pulumi.Output.secret(secret.data.apply(_decode_kubeconfig))
             self.guest_provider = k8s.Provider(
                 f"{resource_name}-guest",
                 kubeconfig=self.kubeconfig,
-                # The admin kubeconfig's client certificate rotates; without a stable identity,
-                # every rotation would replace the provider and everything deployed through it.
-                cluster_identifier=f"{cluster.vsphere_namespace}/{cluster.name}",
+                cluster_identifier=self._cluster_instance(cluster),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.node_segment_path = self._node_segment(resource_name, cluster, secret, args)
+        self.node_segment_path, self.node_tier1_path = self._node_segment(resource_name, args)
         self.register_outputs(
             {
                 "name": self.name,
                 "kubeconfig": self.kubeconfig,
                 "node_segment_path": self.node_segment_path,
+                "node_tier1_path": self.node_tier1_path,
             }
         )
+
+    def _cluster_instance(self, cluster: ClusterConfig) -> pulumi.Output[str]:
+        """The guest provider's identity: it changes exactly when the cluster is another one.
+
+        Not the kubeconfig, whose client certificate rotates (a change would replace the
+        provider and everything deployed through it), and not the cluster's name, which a
+        rebuilt cluster keeps: its pools and Egresses would stay "the same" in the state while
+        the new cluster has none. A managed cluster's uid is unknown until the TKC exists
+        (its id is empty in a preview of its creation); an existing cluster is recognised by
+        its API server and CA, which a rebuild changes.
+        """
+        prefix = f"{cluster.vsphere_namespace}/{cluster.name}"
+        if self.tkc is not None:
+            return pulumi.Output.all(self.tkc.id, self.tkc.metadata).apply(
+                lambda values: f"{prefix}/uid:{(values[1] or {}).get('uid', '')}"
+            )
+        fingerprint = self.kubeconfig.apply(kube.cluster_fingerprint)
+        return pulumi.Output.unsecret(fingerprint.apply(lambda f: f"{prefix}/ca:{f}"))
 
     def _render_guest(self, resource_name: str, cluster: ClusterConfig, directory: str) -> None:
         """The lab has no guest cluster: its objects are written as YAML instead."""
@@ -105,6 +124,10 @@ class TanzuCluster(pulumi.ComponentResource):
         )
         timeout = cluster.ready_timeout_go
         tkc = manifests.tanzu_kubernetes_cluster(cluster)
+        # The Supervisor owner-references the AntreaConfig to the cluster, so deleting the TKC
+        # garbage-collects it. Rebuild the two together (`pulumi up --replace` on the
+        # AntreaConfig replaces the TKC with it, TKC deleted first); a TKC replaced alone
+        # would come up on the Supervisor's default Antrea settings.
         # The TKC waits for this check: never build a cluster on an AntreaConfig whose gate
         # or NSX block the Supervisor's CRD dropped (fixing it later means node reboots).
         tkc["metadata"]["annotations"][manifests.ANTREA_CONFIG_CHECKED] = antrea_config.spec.apply(
@@ -117,6 +140,7 @@ class TanzuCluster(pulumi.ComponentResource):
                 on_supervisor,
                 pulumi.ResourceOptions(
                     depends_on=[antrea_config],
+                    replace_with=[antrea_config],
                     protect=cluster.protect,
                     custom_timeouts=pulumi.CustomTimeouts(
                         create=timeout, update=timeout, delete=timeout
@@ -130,10 +154,11 @@ class TanzuCluster(pulumi.ComponentResource):
     ) -> k8s.core.v1.Secret:
         secret_id: pulumi.Input[str]
         if self.tkc is not None:
-            # Derived from the Ready TKC's outputs: the read waits for the cluster, and a
-            # preview before the cluster exists leaves it unknown (the engine skips a read
-            # with an unknown id) instead of failing.
-            secret_id = self.tkc.metadata.apply(_kubeconfig_secret_id)
+            # Keyed on the TKC's id, which is unknown until the cluster really exists: in a
+            # preview of its creation pulumi-kubernetes returns the object's metadata (inputs
+            # or the server's dry run) with an empty id. An unknown id makes the engine skip
+            # the read; a known one would fail it, the Secret not existing yet.
+            secret_id = self.tkc.id.apply(_kubeconfig_secret_id)
             on_supervisor = pulumi.ResourceOptions.merge(
                 on_supervisor, pulumi.ResourceOptions(depends_on=[self.tkc])
             )
@@ -142,14 +167,20 @@ class TanzuCluster(pulumi.ComponentResource):
         return k8s.core.v1.Secret.get(f"{resource_name}-kubeconfig", secret_id, opts=on_supervisor)
 
     def _node_segment(
-        self,
-        resource_name: str,
-        cluster: ClusterConfig,
-        secret: k8s.core.v1.Secret,
-        args: TanzuClusterArgs,
-    ) -> pulumi.Output[str]:
+        self, resource_name: str, args: TanzuClusterArgs
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """The node segment's path and its Tier-1 (where the zones' NoSNAT rules go)."""
+        cluster = args.cluster
+        # Either way the segment is used only once the cluster exists.
+        after_cluster = pulumi.ResourceOptions(parent=self, depends_on=self.ready)
         if cluster.node_segment != AUTO_SEGMENT:
-            return pulumi.Output.from_input(cluster.node_segment)
+            parent = ParentSegment(
+                f"{resource_name}-node-segment", path=cluster.node_segment, opts=after_cluster
+            )
+            return pulumi.Output.from_input(cluster.node_segment), parent.tier1_path
+        secret = self._kubeconfig_secret
+        if secret is None:  # the config loader refuses discovery when rendering YAML
+            raise ValueError("node segment discovery needs the guest cluster's kubeconfig")
         discovered = NodeSegment(
             f"{resource_name}-node-segment",
             vsphere_namespace=cluster.vsphere_namespace,
@@ -158,11 +189,15 @@ class TanzuCluster(pulumi.ComponentResource):
             cluster_uid=secret.metadata.apply(lambda m: (m.uid if m else None) or ""),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
         )
-        discovered.snat_ip.apply(lambda snat_ip: _warn_on_nat_mismatch(args.nat_mode, snat_ip))
-        return discovered.path
+        pulumi.Output.all(discovered.found_by, discovered.snat_ip).apply(
+            lambda found: _warn_on_nat_mismatch(args.nat_mode, found_by=found[0], snat_ip=found[1])
+        )
+        return discovered.path, discovered.tier1_path
 
 
-def _warn_on_nat_mismatch(nat_mode: bool, snat_ip: str | None) -> None:
+def _warn_on_nat_mismatch(nat_mode: bool, *, found_by: str | None, snat_ip: str | None) -> None:
+    if not found_by:
+        return  # nothing was looked up (an offline render): there is nothing to compare
     if snat_ip and not nat_mode:
         pulumi.log.warn(
             f"the cluster's VirtualNetwork has a SNAT IP ({snat_ip}): its namespace uses NAT, "
@@ -176,8 +211,10 @@ def _warn_on_nat_mismatch(nat_mode: bool, snat_ip: str | None) -> None:
         )
 
 
-def _kubeconfig_secret_id(metadata: dict[str, Any]) -> str:
-    return f"{metadata['namespace']}/{naming.kubeconfig_secret_name(metadata['name'])}"
+def _kubeconfig_secret_id(tkc_id: str) -> str:
+    """pulumi-kubernetes ids a namespaced object `<namespace>/<name>`."""
+    namespace, name = tkc_id.split("/", 1)
+    return f"{namespace}/{naming.kubeconfig_secret_name(name)}"
 
 
 def _decode_kubeconfig(data: Mapping[str, str] | None) -> str:

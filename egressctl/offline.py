@@ -108,7 +108,7 @@ class OfflineEngine(pulumi.runtime.Mocks):
         if args.resource_id == UNKNOWN:
             return args.resource_id, {}
         state = self.outputs(args, dict(args.inputs))
-        return args.resource_id or (f"{args.name}-id" if args.custom else None), state
+        return args.resource_id or (_resource_id(args) if args.custom else None), state
 
     def outputs(
         self, args: pulumi.runtime.MockResourceArgs, state: dict[str, Any]
@@ -117,6 +117,16 @@ class OfflineEngine(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
         return {}, None
+
+
+def _resource_id(args: pulumi.runtime.MockResourceArgs) -> str:
+    """The id a create returns. pulumi-kubernetes ids an object `<namespace>/<name>`, or
+    `<name>` when cluster-scoped (provider/pkg/provider/provider.go fqObjName)."""
+    metadata = args.inputs.get("metadata") if args.typ.startswith("kubernetes:") else None
+    if isinstance(metadata, dict) and metadata.get("name"):
+        namespace = metadata.get("namespace")
+        return f"{namespace}/{metadata['name']}" if namespace else str(metadata["name"])
+    return f"{args.name}-id"
 
 
 @dataclass

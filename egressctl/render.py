@@ -32,6 +32,7 @@ from egressctl.project import PROJECT_DIR, stack_short_name
 
 NODE_SEGMENT_TYPE = "pulumi-python:dynamic/nsx:NodeSegment"
 CHILD_SEGMENT_TYPE = "pulumi-python:dynamic/nsx:ChildSegment"
+PARENT_SEGMENT_TYPE = "pulumi-python:dynamic/nsx:ParentSegment"
 NAT_RULE_TYPE = "nsxt:index/policyNatRule:PolicyNatRule"
 KUBECONFIG_SECRET_TYPE = "kubernetes:core/v1:Secret"  # noqa: S105 - a type token
 TIER1_PLACEHOLDER = "/infra/tier-1s/<Tier-1 of the node segment>"
@@ -59,6 +60,8 @@ class RenderEngine(OfflineEngine):
                 "path": discovered_segment_path(state["cluster"]),
                 "tier1_path": TIER1_PLACEHOLDER,
             }
+        if args.typ == PARENT_SEGMENT_TYPE:
+            return {**state, "tier1_path": TIER1_PLACEHOLDER}
         if args.typ == CHILD_SEGMENT_TYPE:
             path = paths.segment_path(state["nsx_id"])
             return {

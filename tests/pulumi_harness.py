@@ -1,8 +1,19 @@
-"""The program under the SDK's mock engine, answered like the real providers would answer.
+"""The program under the SDK's mock engine, answered the way the real engine and providers answer.
 
-`egressctl.offline` runs the program and records registrations; the engine here fills in what
-the live systems would return once the objects exist (the lab's node segment and Tier-1, the
-egress IPs Antrea would assign), so tests can follow values through the whole graph.
+`egressctl.offline` runs the program and records registrations; `FakeEngine` here plays the
+Pulumi engine, pulumi-kubernetes, the dynamic-provider host and the NSX-T bridge. Two
+situations, because the engine answers them differently:
+
+- the stack is deployed (`stack_deployed=True`, the default): an `up` creates every object and
+  each provider returns the live object; a preview of such a stack with no change hands back
+  the outputs the engine holds in its state. Either way the outputs below are what the live
+  systems return (the lab's node segment and Tier-1, the IP Antrea assigns, ...).
+- nothing exists yet (`stack_deployed=False`): in a preview, every resource is a create, and
+  each provider answers a preview create as its source says (see `_PREVIEW_CREATE`), with an
+  empty id; a read of an object that does not exist fails as the engine fails it. In an `up`,
+  creates happen for real and the answers are those of a deployed stack.
+
+Each behaviour names the upstream source it follows.
 """
 
 from __future__ import annotations
@@ -14,21 +25,57 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 
+from antrea_egress.providers.base import UNKNOWN
 from egressctl.offline import OfflineEngine, OfflineRun, run_offline, stack_values
 from egressctl.project import PROJECT_DIR as ROOT
 from nsxsim import LAB
 
-GUEST_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
+GUEST_KUBECONFIG = (
+    "apiVersion: v1\nkind: Config\ncurrent-context: admin@guest\n"
+    "contexts:\n- name: admin@guest\n  context: {cluster: guest, user: admin}\n"
+    "clusters:\n- name: guest\n  cluster: {server: 'https://10.114.19.130:6443', "
+    "certificate-authority-data: R1VFU1QtQ0E=}\n"
+    "users:\n- name: admin\n  user: {token: not-a-real-token}\n"
+)
 EGRESS_IPS = {"prod": "10.100.5.10", "staging": "10.100.5.130"}
+TKC_UID = "3a1f-tkc-uid"
 
-__all__ = ["GUEST_KUBECONFIG", "ROOT", "FakeEngine", "OfflineRun", "run_program", "stack_values"]
+__all__ = [
+    "GUEST_KUBECONFIG",
+    "ROOT",
+    "TKC_UID",
+    "FakeEngine",
+    "OfflineRun",
+    "run_program",
+    "stack_values",
+]
+
+Answer = Callable[["FakeEngine", Any, dict[str, Any]], dict[str, Any]]
+
+
+class ObjectNotFoundError(Exception):
+    """What the engine reports for a `get` of an object the provider cannot find."""
 
 
 class FakeEngine(OfflineEngine):
-    """Answers like the real providers would once the objects exist."""
+    """Answers like the real engine and providers; see the module docstring."""
 
-    def __init__(self, *, cluster_exists: bool = True) -> None:
-        self.cluster_exists = cluster_exists
+    def __init__(self, *, stack_deployed: bool = True) -> None:
+        self.stack_deployed = stack_deployed
+
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        first_preview = pulumi.runtime.is_dry_run() and not self.stack_deployed
+        if first_preview and args.resource_id and args.resource_id != UNKNOWN:
+            # pulumi-kubernetes Read answers a missing object with an empty id, and the engine
+            # turns that into this error for a `get` (provider/pkg/provider/provider.go Read;
+            # pkg/resource/deploy/step.go ReadStep).
+            raise ObjectNotFoundError(f"resource '{args.resource_id}' does not exist")
+        if first_preview and args.custom:
+            answer = _PREVIEW_CREATE.get(args.typ.split(":", 1)[0], _inputs_unchanged)
+            return "", answer(self, args, dict(args.inputs))
+        return super().new_resource(args)
 
     def outputs(
         self, args: pulumi.runtime.MockResourceArgs, state: dict[str, Any]
@@ -37,10 +84,33 @@ class FakeEngine(OfflineEngine):
         return answer(self, args, state) if answer else state
 
 
+# --- a preview of a create: empty id, and the properties each provider returns -----------
+
+
+def _kubernetes_preview(engine: FakeEngine, args: Any, state: dict[str, Any]) -> dict[str, Any]:
+    # pulumi-kubernetes Create with preview=true returns the inputs (or the server's dry-run
+    # object, metadata included) with Id "" and without `status`
+    # (provider/pkg/provider/provider.go Create, v4.25.0).
+    return {key: value for key, value in state.items() if key != "status"}
+
+
+def _inputs_unchanged(engine: FakeEngine, args: Any, state: dict[str, Any]) -> dict[str, Any]:
+    # A provider that cannot preview (the Python dynamic-provider host declares no
+    # supportsPreview) gets no Create call: the engine returns the inputs as the state
+    # (pkg/resource/plugin/provider_plugin.go Create). Outputs that are not inputs stay unknown.
+    # The Terraform bridge previews, and also leaves computed attributes (a rule's path) unknown.
+    return state
+
+
+_PREVIEW_CREATE: dict[str, Answer] = {"kubernetes": _kubernetes_preview}
+
+
+# --- a deployed stack: what the live systems return ---------------------------------------
+
+
 def _tkc(engine: FakeEngine, args: Any, state: dict[str, Any]) -> dict[str, Any]:
-    if not engine.cluster_exists:
-        return {k: v for k, v in state.items() if k != "metadata"}  # outputs unknown in preview
-    metadata = {**state["metadata"], "uid": "3a1f-tkc-uid"}
+    # The API server assigns the uid; the Supervisor reports Ready (the waitFor condition).
+    metadata = {**state["metadata"], "uid": TKC_UID}
     ready = {"conditions": [{"type": "Ready", "status": "True"}]}
     return {**state, "metadata": metadata, "status": ready}
 
@@ -66,6 +136,10 @@ def _node_segment(engine: FakeEngine, args: Any, state: dict[str, Any]) -> dict[
     }
 
 
+def _parent_segment(engine: FakeEngine, args: Any, state: dict[str, Any]) -> dict[str, Any]:
+    return {**state, "tier1_path": LAB.tier1_path}
+
+
 def _child_segment(engine: FakeEngine, args: Any, state: dict[str, Any]) -> dict[str, Any]:
     path = f"/infra/segments/{state['nsx_id']}"
     return {
@@ -83,16 +157,25 @@ def _nat_rule(engine: FakeEngine, args: Any, state: dict[str, Any]) -> dict[str,
 
 
 def _egress(engine: FakeEngine, args: Any, state: dict[str, Any]) -> dict[str, Any]:
-    # Antrea allocates from the pool; the fake takes the first address of the zone's range.
+    # What antrea-controller and the agent holding the IP write once an IP is assigned:
+    # IPAllocated and IPAssigned True, egressIP and egressNode (docs/antrea-and-tanzu.md).
     zone = state["metadata"]["labels"]["antrea-egress/zone"]
-    status = {"egressIP": EGRESS_IPS.get(zone, "10.0.0.1"), "egressNode": f"{zone}-node-1"}
+    status = {
+        "egressIP": EGRESS_IPS.get(zone, "10.0.0.1"),
+        "egressNode": f"{zone}-node-1",
+        "conditions": [
+            {"type": "IPAllocated", "status": "True", "reason": "Allocated"},
+            {"type": "IPAssigned", "status": "True", "reason": "Assigned"},
+        ],
+    }
     return {**state, "status": status}
 
 
-_ANSWERS: dict[str, Callable[[FakeEngine, Any, dict[str, Any]], dict[str, Any]]] = {
+_ANSWERS: dict[str, Answer] = {
     "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster": _tkc,
     "kubernetes:core/v1:Secret": _kubeconfig_secret,
     "pulumi-python:dynamic/nsx:NodeSegment": _node_segment,
+    "pulumi-python:dynamic/nsx:ParentSegment": _parent_segment,
     "pulumi-python:dynamic/nsx:ChildSegment": _child_segment,
     "nsxt:index/policyNatRule:PolicyNatRule": _nat_rule,
     "kubernetes:crd.antrea.io/v1beta1:Egress": _egress,

@@ -9,7 +9,13 @@ from pulumi.runtime import rpc
 
 from antrea_egress.providers.base import UNKNOWN
 from nsxsim import LAB
-from tests.pulumi_harness import GUEST_KUBECONFIG, FakeEngine, OfflineRun, run_program
+from tests.pulumi_harness import (
+    GUEST_KUBECONFIG,
+    TKC_UID,
+    FakeEngine,
+    OfflineRun,
+    run_program,
+)
 
 STACKS = {
     # stack: (cluster, vSphere Namespace, zone, VLAN, CIDR, gateway, range)
@@ -106,7 +112,8 @@ def test_guest_kubeconfig_is_read_after_the_cluster_and_kept_secret(
     guest = run.named(f"{cluster}-guest")
     assert rpc.is_rpc_secret(guest.inputs["kubeconfig"])
     assert rpc.unwrap_rpc_secret(guest.inputs["kubeconfig"]) == GUEST_KUBECONFIG
-    assert guest.inputs["clusterIdentifier"] == f"{namespace}/{cluster}"
+    # The TKC's uid: a cluster rebuilt under the same name is another provider.
+    assert guest.inputs["clusterIdentifier"] == f"{namespace}/{cluster}/uid:{TKC_UID}"
     assert secret.read_id == f"{namespace}/{cluster}-kubeconfig"
     exported = run.exports["kubeconfig"]
     assert rpc.is_rpc_secret(exported)
@@ -208,7 +215,7 @@ def test_exports_per_zone(run: OfflineRun) -> None:
 
 
 def test_preview_before_the_cluster_exists_defers_the_kubeconfig_read() -> None:
-    run = run_program("prod", preview=True, engine=FakeEngine(cluster_exists=False))
+    run = run_program("prod", preview=True, engine=FakeEngine(stack_deployed=False))
     secret = run.one("core/v1:Secret")
     assert secret.read_id == UNKNOWN  # the engine skips reads whose id is unknown
     assert len(run.by_type(EGRESS)) == 1  # the rest of the graph is still previewed

@@ -39,8 +39,9 @@ from pulumi.dynamic import (
 from antrea_egress import addressing, naming
 from antrea_egress.nsx import paths
 from antrea_egress.nsx.client import NsxClient
-from antrea_egress.nsx.errors import NsxApiError, NsxError, NsxNotFoundError
+from antrea_egress.nsx.errors import NsxApiError, NsxError
 from antrea_egress.providers.base import UNKNOWN, NsxProvider
+from antrea_egress.providers.parent_segment import ParentSegmentError, read_parent
 
 log = logging.getLogger(__name__)
 
@@ -344,19 +345,9 @@ class ChildSegmentProvider(NsxProvider):
 
 def _read_parent(nsx: NsxClient, parent_path: str) -> dict[str, Any]:
     try:
-        parent = nsx.get(parent_path)
-    except NsxNotFoundError as error:
-        raise ChildSegmentError(
-            f"the parent segment {parent_path} does not exist in NSX; set the zone's "
-            "parentSegment or the cluster's nodeSegment to the cluster's node segment"
-        ) from error
-    tier1 = parent.get("connectivity_path")
-    if not tier1 or not naming.is_tier1_path(str(tier1)):
-        raise ChildSegmentError(
-            f"the parent segment {parent_path} is not connected to a Tier-1 "
-            f"(connectivity_path is {tier1!r}); a child segment's gateway lives on that Tier-1"
-        )
-    return parent
+        return read_parent(nsx, parent_path)
+    except ParentSegmentError as error:
+        raise ChildSegmentError(str(error)) from error
 
 
 def _check_what_exists(nsx: NsxClient, spec: ChildSegmentSpec) -> None:

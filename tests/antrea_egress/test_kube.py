@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 import trustme
 
-from antrea_egress.kube import KubeAccess, KubeClient, KubeError, KubeNotFoundError
+from antrea_egress.kube import (
+    KubeAccess,
+    KubeClient,
+    KubeError,
+    KubeNotFoundError,
+    cluster_fingerprint,
+)
 from tests.fakes.kube_api import FakeKubeApi
 
 
@@ -115,3 +121,39 @@ def test_relative_paths_start_at_the_kubeconfig_directory(tmp_path: Path) -> Non
     config.write_text(json.dumps(document))
     access = KubeAccess.resolve({"kubernetes:kubeconfig": str(config)}.get, {})
     assert access.ca_data == b"CA"
+
+
+def _kubeconfig(server: str, ca: bytes, client_cert: bytes) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "admin@guest",
+            "contexts": [{"name": "admin@guest", "context": {"cluster": "g", "user": "admin"}}],
+            "clusters": [
+                {
+                    "name": "g",
+                    "cluster": {
+                        "server": server,
+                        "certificate-authority-data": base64.b64encode(ca).decode(),
+                    },
+                }
+            ],
+            "users": [
+                {
+                    "name": "admin",
+                    "user": {"client-certificate-data": base64.b64encode(client_cert).decode()},
+                }
+            ],
+        }
+    )
+
+
+def test_a_cluster_fingerprint_survives_rotated_credentials_not_a_rebuild() -> None:
+    original = cluster_fingerprint(_kubeconfig("https://10.0.0.2:6443", b"CA-1", b"cert-1"))
+    rotated = cluster_fingerprint(_kubeconfig("https://10.0.0.2:6443", b"CA-1", b"cert-2"))
+    rebuilt = cluster_fingerprint(_kubeconfig("https://10.0.0.2:6443", b"CA-2", b"cert-3"))
+    moved = cluster_fingerprint(_kubeconfig("https://10.0.0.9:6443", b"CA-1", b"cert-1"))
+    assert original == rotated
+    assert len({original, rebuilt, moved}) == 3
+    assert "CA-1" not in original and len(original) == 16

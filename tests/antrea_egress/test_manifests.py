@@ -53,7 +53,7 @@ def test_prod_zone_renders_the_field_procedure_objects() -> None:
         },
         "externalIPPool": "prod-external-ip-pool",
     }
-    assert egress["metadata"]["annotations"]["pulumi.com/waitFor"] == "jsonpath={.status.egressIP}"
+    assert egress["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=IPAssigned"
 
 
 def test_staging_zone_renders_its_single_address_range() -> None:
@@ -178,3 +178,43 @@ def test_shared_crds_are_where_ci_puts_them() -> None:
     assert Path(ROOT).name  # the checkout itself
     if not (ROOT.parent / "shared").is_dir():
         pytest.fail("../shared is missing beside the checkout; CRD validation would not run")
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (None, None),
+        ({}, None),
+        # antrea-controller allocated: egressIP "" (no omitempty), no Node holds it yet.
+        ({"egressIP": "", "conditions": [{"type": "IPAllocated", "status": "True"}]}, None),
+        # An agent failed to assign: IPAssigned False, egressIP cleared.
+        (
+            {"egressIP": "", "conditions": [{"type": "IPAssigned", "status": "False"}]},
+            None,
+        ),
+        # A stale IP without IPAssigned=True is not final either.
+        ({"egressIP": "10.100.5.10", "egressNode": "w-1"}, None),
+        (
+            {
+                "egressIP": "10.100.5.10",
+                "egressNode": "w-1",
+                "conditions": [
+                    {"type": "IPAllocated", "status": "True"},
+                    {"type": "IPAssigned", "status": "True"},
+                ],
+            },
+            manifests.AssignedEgressIP("10.100.5.10", "w-1"),
+        ),
+    ],
+)
+def test_an_egress_ip_is_final_only_once_assigned(
+    status: dict[str, Any] | None, expected: manifests.AssignedEgressIP | None
+) -> None:
+    assert manifests.assigned_egress_ip(status) == expected
+
+
+def test_a_pool_without_subnet_info_names_the_antrea_version() -> None:
+    zone = stack("prod").zones[0]
+    assert manifests.check_pool_kept(zone, manifests.external_ip_pool(zone)["spec"]) == "kept"
+    with pytest.raises(manifests.PoolPrunedError, match=r"Antrea is older than 1\.15"):
+        manifests.check_pool_kept(zone, {"ipRanges": [], "nodeSelector": {}})

@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 
-from tests.pulumi_harness import run_program, stack_values
+from antrea_egress.manifests import PoolPrunedError
+from egressctl.offline import Registration
+from nsxsim import LAB
+from tests.pulumi_harness import FakeEngine, run_program, stack_values
 
 POOL = "crd.antrea.io/v1beta1:ExternalIPPool"
 NAT_RULE = "nsxt:index/policyNatRule:PolicyNatRule"
@@ -96,3 +99,75 @@ def test_demo_workloads_need_a_namespace_per_zone() -> None:
     values["antrea-egress:zones"][1]["appliedTo"]["namespace"] = "prod"
     with pytest.raises(Exception, match=r"zones\[1\]\.appliedTo\.namespace: demoWorkloads"):
         run_program("prod", values=values)
+
+
+# --- the NoSNAT rule follows the parent's Tier-1, not the child segment -------------------
+
+
+def property_dependencies(record: Registration, prop: str) -> list[str]:
+    return list(record.options.propertyDependencies[prop].urns)
+
+
+def test_the_nosnat_rule_hangs_off_the_discovered_tier1_not_the_child_segment() -> None:
+    """A dynamic provider cannot preview, so any change of the child segment would make its
+    outputs unknown and show the rule as replaced: the rule must not take them."""
+    run = run_program("prod")
+    rule = run.one(NAT_RULE)
+    assert rule.inputs["gatewayPath"] == LAB.tier1_path
+    assert property_dependencies(rule, "gatewayPath") == [run.one("NodeSegment").urn]
+    assert run.one("ChildSegment").urn in rule.dependencies  # still created after it
+
+
+def test_a_zone_with_its_own_parent_reads_that_parents_tier1() -> None:
+    values = two_zones()
+    values["antrea-egress:zones"][1]["parentSegment"] = OTHER_PARENT
+    run = run_program("prod", values=values)
+    (lookup,) = run.by_type("ParentSegment")
+    assert lookup.inputs["path"] == OTHER_PARENT
+    rules = {r.inputs["sourceNetworks"][0]: r for r in run.by_type(NAT_RULE)}
+    assert property_dependencies(rules["10.100.5.128/30"], "gatewayPath") == [lookup.urn]
+    assert property_dependencies(rules["10.100.5.0/25"], "gatewayPath") == [
+        run.one("NodeSegment").urn
+    ]
+
+
+# --- the Egress's IP: only once an agent holds it -------------------------------------
+
+
+class AllocatedNotAssigned(FakeEngine):
+    """antrea-controller has allocated (IPAllocated, `egressIP: ""`), no Node holds the IP."""
+
+    def outputs(self, args: Any, state: dict[str, Any]) -> dict[str, Any]:
+        state = super().outputs(args, state)
+        if args.typ.endswith(":Egress"):
+            conditions = [{"type": "IPAllocated", "status": "True", "reason": "Allocated"}]
+            state["status"] = {"egressIP": "", "egressNode": "", "conditions": conditions}
+        return state
+
+
+def test_an_unassigned_egress_exports_no_ip() -> None:
+    summary = run_program("prod", engine=AllocatedNotAssigned()).exports["zones"]["prod"]
+    assert (summary["egressIP"], summary["egressNode"]) == (None, None)
+
+
+class PrunedSubnetInfo(FakeEngine):
+    """An Antrea older than 1.15: its ExternalIPPool CRD drops spec.subnetInfo."""
+
+    def outputs(self, args: Any, state: dict[str, Any]) -> dict[str, Any]:
+        state = super().outputs(args, state)
+        if args.typ.endswith(":ExternalIPPool"):
+            state["spec"] = {k: v for k, v in state["spec"].items() if k != "subnetInfo"}
+        return state
+
+
+def test_no_egress_on_a_pool_that_lost_its_subnet_info() -> None:
+    with pytest.raises(PoolPrunedError, match=r"older than 1\.15") as caught:
+        run_program("prod", engine=PrunedSubnetInfo())
+    assert "ExternalIPPool prod-external-ip-pool" in str(caught.value)
+
+
+def test_the_egress_waits_for_the_pool_check() -> None:
+    run = run_program("prod")
+    egress = run.one("crd.antrea.io/v1beta1:Egress")
+    assert egress.inputs["metadata"]["annotations"]["antrea-egress/pool-checked"] == "kept"
+    assert run.one(POOL).urn in property_dependencies(egress, "metadata")

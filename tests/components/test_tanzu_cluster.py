@@ -5,8 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
 
-from tests.pulumi_harness import FakeEngine, run_program, stack_values
+from antrea_egress.kube import cluster_fingerprint
+from antrea_egress.providers.base import UNKNOWN
+from egressctl.offline import Registration
+from egressctl.render import render_stack
+from nsxsim import LAB
+from tests.pulumi_harness import (
+    GUEST_KUBECONFIG,
+    FakeEngine,
+    ObjectNotFoundError,
+    run_program,
+    stack_values,
+)
 
 TKC = "run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster"
 ANTREA_CONFIG = "cni.tanzu.vmware.com/v1alpha1:AntreaConfig"
@@ -155,3 +168,60 @@ def test_nat_mode_is_compared_with_what_discovery_found() -> None:
     values["antrea-egress:natMode"] = False
     run = run_program("prod", values=values)  # the fake namespace has a SNAT IP: NAT mode
     assert any("zone traffic will be SNATed" in w for w in run.warnings)
+
+
+# --- the first preview of a new stack, and the cluster's identity -------------------------
+
+
+def test_first_preview_of_a_new_stack_defers_what_needs_the_cluster() -> None:
+    """pulumi-kubernetes previews the TKC's creation with its metadata and an empty id; the
+    kubeconfig read, the guest provider's identity and discovery must wait for the real id."""
+    run = run_program("prod", preview=True, engine=FakeEngine(stack_deployed=False))
+    assert run.one("core/v1:Secret").read_id == UNKNOWN
+    guest = run.named("tkc-prod01-guest")
+    assert isinstance(guest.inputs["clusterIdentifier"], Unknown)
+    assert run.one("crd.antrea.io/v1beta1:Egress").provider_urn == guest.urn
+
+
+def test_the_harness_fails_a_read_of_a_secret_that_does_not_exist_yet() -> None:
+    """The double is strict where the engine is: keyed on metadata (known in that preview),
+    the read would run and fail, as it did under the real engine."""
+    with pytest.raises(ObjectNotFoundError, match="'prod/tkc-prod01-kubeconfig' does not exist"):
+        run_program(
+            "prod",
+            preview=True,
+            engine=FakeEngine(stack_deployed=False),
+            values=field_procedure_cluster(manage=False),
+        )
+
+
+def test_an_existing_cluster_is_identified_by_its_api_server_and_ca() -> None:
+    run = run_program("prod", values=field_procedure_cluster(manage=False))
+    identity = run.named("tkc-prod01-guest").inputs["clusterIdentifier"]
+    assert identity == f"prod/tkc-prod01/ca:{cluster_fingerprint(GUEST_KUBECONFIG)}"
+    assert not rpc.is_rpc_secret(identity)  # a digest of public data, readable in previews
+
+
+def test_the_tkc_is_rebuilt_with_its_antrea_config() -> None:
+    run = run_program("prod")
+    assert list(run.one(TKC).options.replace_with) == [run.one(ANTREA_CONFIG).urn]
+
+
+def test_an_explicit_node_segment_has_its_tier1_read_once() -> None:
+    run = run_program("prod", values=field_procedure_cluster(nodeSegment=EXPLICIT_PARENT))
+    lookup = run.one("ParentSegment")
+    assert lookup.inputs["path"] == EXPLICIT_PARENT
+    assert run.one(TKC).urn in lookup.dependencies
+    rule = run.one("policyNatRule:PolicyNatRule")
+    assert rule.inputs["gatewayPath"] == LAB.tier1_path
+    assert property_dependencies(rule, "gatewayPath") == [lookup.urn]
+
+
+def test_an_offline_render_does_not_warn_about_nat_mode() -> None:
+    """Nothing was looked up offline, so there is nothing to compare natMode with."""
+    rendering = render_stack("prod")
+    assert not [w for w in rendering.warnings if "SNAT IP" in w]
+
+
+def property_dependencies(record: Registration, prop: str) -> list[str]:
+    return list(record.options.propertyDependencies[prop].urns)
