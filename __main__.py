@@ -31,14 +31,19 @@ supervisor = k8s.Provider(
     # The local lab renders the Supervisor's objects as YAML instead of applying them.
     render_yaml_to_directory=f"{stack.render_yaml_to}/supervisor" if stack.render_yaml_to else None,
 )
-nsx = nsxt.Provider(
-    "nsx",
-    host=access.nsx_host,
-    username=access.nsx_username,
-    password=access.nsx_password,
-    allow_unverified_ssl=access.nsx_allow_unverified_ssl,
-    ca_file=access.nsx_ca_file,
-    session_auth=access.nsx_session_auth,
+# The NSX-T provider carries only the NoSNAT rules: a routed namespace needs neither.
+nsx = (
+    nsxt.Provider(
+        "nsx",
+        host=access.nsx_host,
+        username=access.nsx_username,
+        password=access.nsx_password,
+        allow_unverified_ssl=access.nsx_allow_unverified_ssl,
+        ca_file=access.nsx_ca_file,
+        session_auth=access.nsx_session_auth,
+    )
+    if stack.nat_mode
+    else None
 )
 
 cluster = TanzuCluster(

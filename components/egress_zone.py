@@ -51,7 +51,7 @@ class EgressZone(pulumi.ComponentResource):
         args: EgressZoneArgs,
         *,
         guest: k8s.Provider,
-        nsx: pulumi.ProviderResource,
+        nsx: pulumi.ProviderResource | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("antrea-egress:index:EgressZone", resource_name, None, opts)
@@ -76,6 +76,8 @@ class EgressZone(pulumi.ComponentResource):
         network_ready: list[pulumi.Resource] = [self.segment]
         self.no_snat_rule = None
         if args.nat_mode:
+            if nsx is None:
+                raise ValueError("natMode needs the NSX-T provider for the NoSNAT rules")
             tier1 = self._parent_tier1(resource_name, args)
             self.no_snat_rule = self._no_snat_rule(
                 resource_name, zone, segment_id=segment_id, tags=tags, tier1_path=tier1, nsx=nsx

@@ -52,6 +52,7 @@ def test_routed_mode_has_no_nosnat_rule() -> None:
     values["antrea-egress:natMode"] = False
     run = run_program("prod", values=values)
     assert run.by_type(NAT_RULE) == []
+    assert run.by_type("pulumi:providers:nsxt") == []  # nor the NSX-T provider it needs
     assert run.one(POOL).dependencies == [run.one("ChildSegment").urn]
     assert run.exports["zones"]["prod"]["natMode"] is False
 

@@ -1,0 +1,228 @@
+"""Antrea's ExternalIPPool validation, served as a real validating admission webhook.
+
+The guest API server calls it over HTTPS on 127.0.0.1 for every CREATE and UPDATE of an
+ExternalIPPool, so the program meets the refusals where it would meet Antrea's. The rules are
+antrea-controller's (docs/antrea-and-tanzu.md §1.2, from pkg/controller/externalippool):
+
+- with `subnetInfo`: the gateway parses, the IPv4 prefix length is 1-31, and every range lies
+  wholly inside gateway/prefixLength;
+- a start/end range has both ends in one IP family and start <= end;
+- no range overlaps another range of the same pool or of any other pool (Antrea 2.x);
+- an UPDATE keeps every existing range as written: ranges may be appended, never edited or
+  removed.
+
+Every review it answers is kept in `reviews`, so a test can see what reached it.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import ssl
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from lab.controllers import ip_ranges
+
+WEBHOOK_PATH = "/validate/externalippool"
+CONFIGURATION_NAME = "lab-antrea-externalippool"
+
+
+@dataclass(frozen=True)
+class Review:
+    operation: str
+    name: str
+    old_ranges: list[dict[str, Any]]
+    new_ranges: list[dict[str, Any]]
+    allowed: bool
+    message: str
+
+
+def validate(
+    operation: str,
+    new: Mapping[str, Any],
+    old: Mapping[str, Any] | None,
+    other_pools: list[Mapping[str, Any]],
+) -> str | None:
+    """The reason Antrea refuses this pool, or None when it accepts it."""
+    spec = new.get("spec") or {}
+    ranges = list(spec.get("ipRanges") or [])
+    return (
+        _range_problem(ranges)
+        or _subnet_problem(ranges, spec.get("subnetInfo"))
+        or _overlap_problem(ranges, new, other_pools)
+        or (_update_problem(ranges, old) if operation == "UPDATE" and old else None)
+    )
+
+
+def _range_problem(ranges: list[dict[str, Any]]) -> str | None:
+    for ip_range in ranges:
+        if ip_range.get("cidr"):
+            continue
+        start = ipaddress.ip_address(str(ip_range["start"]))
+        end = ipaddress.ip_address(str(ip_range["end"]))
+        if start.version != end.version:
+            return f"range {ip_ranges.describe(ip_range)} mixes IP families"
+        if start > end:
+            return f"range {ip_ranges.describe(ip_range)}: start must not be after end"
+    return None
+
+
+def _subnet_problem(ranges: list[dict[str, Any]], subnet_info: Any) -> str | None:
+    if not subnet_info:
+        return None
+    gateway = ipaddress.ip_address(str(subnet_info["gateway"]))
+    prefix = int(subnet_info["prefixLength"])
+    if gateway.version == 4 and not 1 <= prefix <= 31:
+        return f"invalid prefixLength {prefix}"
+    subnet = ipaddress.ip_network(f"{gateway}/{prefix}", strict=False)
+    for ip_range in ranges:
+        first, last = ip_ranges.bounds(ip_range)
+        if first not in subnet or last not in subnet:
+            return (
+                f"IPRange {ip_ranges.describe(ip_range)} must be a strict subset of the subnet "
+                f"{subnet}"
+            )
+    return None
+
+
+def _overlap_problem(
+    ranges: list[dict[str, Any]], pool: Mapping[str, Any], others: list[Mapping[str, Any]]
+) -> str | None:
+    for index, ip_range in enumerate(ranges):
+        for other in ranges[index + 1 :]:
+            if ip_ranges.overlaps(ip_range, other):
+                return (
+                    f"IPRange {ip_ranges.describe(ip_range)} overlaps with "
+                    f"{ip_ranges.describe(other)}"
+                )
+        for other_pool in others:
+            if other_pool["metadata"]["name"] == pool["metadata"]["name"]:
+                continue
+            for other in other_pool["spec"].get("ipRanges") or []:
+                if ip_ranges.overlaps(ip_range, other):
+                    return (
+                        f"IPRange {ip_ranges.describe(ip_range)} overlaps with "
+                        f"{ip_ranges.describe(other)} of ExternalIPPool "
+                        f"{other_pool['metadata']['name']}"
+                    )
+    return None
+
+
+def _update_problem(ranges: list[dict[str, Any]], old: Mapping[str, Any]) -> str | None:
+    kept = {ip_ranges.describe(r) for r in ranges}
+    removed = [
+        ip_ranges.describe(r)
+        for r in (old.get("spec") or {}).get("ipRanges") or []
+        if ip_ranges.describe(r) not in kept
+    ]
+    if removed:
+        return f"existing IPRanges {removed} cannot be deleted"
+    return None
+
+
+class AdmissionWebhook:
+    """An HTTPS server on 127.0.0.1 answering AdmissionReview v1 requests."""
+
+    def __init__(
+        self,
+        cert_file: Path,
+        key_file: Path,
+        list_pools: Callable[[], list[dict[str, Any]]],
+    ) -> None:
+        self.reviews: list[Review] = []
+        self._list_pools = list_pools
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert_file), str(key_file))
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self._server.server_address[1]}{WEBHOOK_PATH}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def configuration(self, ca_pem: bytes) -> dict[str, Any]:
+        """The ValidatingWebhookConfiguration that sends ExternalIPPool writes here."""
+        return {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": CONFIGURATION_NAME},
+            "webhooks": [
+                {
+                    "name": "externalippoolvalidator.crd.antrea.io",
+                    "clientConfig": {
+                        "url": self.url,
+                        "caBundle": base64.b64encode(ca_pem).decode(),
+                    },
+                    "rules": [
+                        {
+                            "operations": ["CREATE", "UPDATE"],
+                            "apiGroups": ["crd.antrea.io"],
+                            "apiVersions": ["v1beta1"],
+                            "resources": ["externalippools"],
+                            "scope": "Cluster",
+                        }
+                    ],
+                    "admissionReviewVersions": ["v1"],
+                    "sideEffects": "None",
+                    "failurePolicy": "Fail",
+                    "timeoutSeconds": 5,
+                }
+            ],
+        }
+
+    def review(self, request: dict[str, Any]) -> dict[str, Any]:
+        operation = str(request.get("operation"))
+        new = request.get("object") or {}
+        old = request.get("oldObject")
+        problem = validate(operation, new, old, self._list_pools())
+        self.reviews.append(
+            Review(
+                operation=operation,
+                name=str(new.get("metadata", {}).get("name")),
+                old_ranges=list(((old or {}).get("spec") or {}).get("ipRanges") or []),
+                new_ranges=list((new.get("spec") or {}).get("ipRanges") or []),
+                allowed=problem is None,
+                message=problem or "",
+            )
+        )
+        response: dict[str, Any] = {"uid": request.get("uid"), "allowed": problem is None}
+        if problem:
+            response["status"] = {"code": 400, "message": problem}
+        return {
+            "apiVersion": "admission.k8s.io/v1",
+            "kind": "AdmissionReview",
+            "response": response,
+        }
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        webhook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's method name
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                answer = json.dumps(webhook.review(body.get("request") or {})).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *_: Any) -> None:
+                return  # the reviews are kept; stderr stays quiet
+
+        return Handler
