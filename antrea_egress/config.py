@@ -966,7 +966,8 @@ def _render_problems(cluster: ClusterConfig | None, render_yaml_to: str | None) 
     return []
 
 
-# A discovered node segment's id, at its longest: vnet_<uuid>_<n> (tkc-network-discovery.md §2.1).
+# A discovered node segment's id, at its longest: vnet_<uuid>_<n>
+# (docs/tkc-network-discovery.md §2.1).
 _LONGEST_DISCOVERED_PARENT = "/infra/segments/vnet_00000000-0000-0000-0000-000000000000_99"
 
 

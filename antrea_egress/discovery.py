@@ -1,6 +1,6 @@
 """Find a TKC's node segment (the child segments' parent), its Tier-1 and NAT-mode evidence.
 
-The chain (tkc-network-discovery.md §0):
+The chain (docs/tkc-network-discovery.md §0):
 
     CAPI Cluster <tkc>  .spec.infrastructureRef.name = <infra>
       -> VirtualNetwork <infra>-vnet (or the one owned by <infra>)  .metadata.uid
@@ -27,7 +27,7 @@ VIRTUAL_NETWORK_INTERFACES = (
     "/apis/vmware.com/v1alpha1/namespaces/{namespace}/virtualnetworkinterfaces"
 )
 NAMESPACE = "/api/v1/namespaces/{namespace}"
-# UNCONFIRMED (tkc-network-discovery.md §2.2): the NCP tag scope that carries the
+# UNCONFIRMED (docs/tkc-network-discovery.md §2.2): the NCP tag scope that carries the
 # VirtualNetwork's UID on its segments. Only the fallback uses it; check one segment with
 # `curl .../policy/api/v1/infra/segments/vnet_<uuid>_0 | jq .tags` and change it here.
 VNET_UID_TAG_SCOPE = "ncp/vnet_uid"

@@ -2,7 +2,7 @@
 
 pulumi-kubernetes' Python `apiextensions.CustomResource` declares no `status` output
 (pulumi/pulumi-kubernetes#1836). This registers the same type token, `kubernetes:<apiVersion>:
-<kind>`, with the same inputs, and also asks for `status` (pulumi-practice.md §3.2).
+<kind>`, with the same inputs, and also asks for `status` (docs/pulumi-engine.md §3.2).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ NSX_DISPLAY_NAME_MAX_LENGTH = 255
 NSX_DESCRIPTION_MAX_LENGTH = 1024
 NSX_TAG_SCOPE_MAX_LENGTH = 128
 NSX_TAG_VALUE_MAX_LENGTH = 256
-# "30 per object" is commonly cited but UNCONFIRMED (nsx-policy-api.md §5); NSX rejects more.
+# "30 per object" is commonly cited but UNCONFIRMED (docs/nsx-policy-api.md §5); assumed here.
 NSX_MAX_TAGS = 30
 
 DNS1123_LABEL_MAX_LENGTH = 63

@@ -2,8 +2,8 @@
 
 `pulumi install` generates `pulumi_nsxt` from the `packages:` entry in Pulumi.yaml. Where that
 cannot run (unit tests, the offline render) this module registers the same resource tokens
-with the same engine-level input names (taken from the provider schema,
-../shared/reference/pulumi-nsxt-schema-excerpt.json), so what the engine sees is identical.
+with the same engine-level input names (taken from the provider schema, an excerpt of which is
+in schemas/pulumi-nsxt/), so what the engine sees is identical.
 It is selected only when `import pulumi_nsxt` fails; see `antrea_egress.nsxt`.
 """
 

@@ -16,7 +16,7 @@ from antrea_egress.providers.child_segment import ChildSegment, ChildSegmentArgs
 from antrea_egress.providers.parent_segment import ParentSegment
 from antrea_egress.providers.range_history import IpRangeHistory
 
-# UNCONFIRMED (nsx-policy-api.md §2.2): the priority of NCP's own SNAT rules on the namespace
+# UNCONFIRMED (docs/nsx-policy-api.md §2.2): the priority of NCP's own SNAT rules on the namespace
 # Tier-1. Lower numbers are evaluated first within the USER section, and the rule matches only
 # this zone's own CIDR, so 0 puts it ahead of any SNAT that could catch the same traffic.
 NO_SNAT_RULE_PRIORITY = 0

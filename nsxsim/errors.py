@@ -1,7 +1,7 @@
 """NSX error codes, messages and the JSON error body the simulator answers with.
 
 Every code lives here once so that a correction (several are UNCONFIRMED in
-nsx-policy-api.md §3.2) is a one-line change.
+docs/nsx-policy-api.md §3.2) is a one-line change.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ ERR_MARKED_FOR_DELETE = 500045
 ERR_PORTS_ATTACHED = 503040
 ERR_BAD_XSRF = 98
 ERR_BAD_CREDENTIALS = 403
-# UNCONFIRMED for infra binding maps (nsx-policy-api.md §1.1); nsx-operator maps 8327 to
+# UNCONFIRMED for infra binding maps (docs/nsx-policy-api.md §1.1); nsx-operator maps 8327 to
 # "overlap VLAN".
 ERR_DUPLICATE_VLAN = 8327
 # The reference gives no code for the following; the simulator picks stable, distinct values.

@@ -28,7 +28,7 @@ TIER1S_PATH = "/infra/tier-1s"
 NAT_SECTIONS = ("USER", "DEFAULT", "INTERNAL", "NAT64")
 NAT_ACTIONS = ("SNAT", "DNAT", "REFLEXIVE", "NO_SNAT", "NO_DNAT", "NAT64")
 FIREWALL_MATCH = ("MATCH_EXTERNAL_ADDRESS", "MATCH_INTERNAL_ADDRESS", "BYPASS")
-# USER: 0..2147481599, INTERNAL and DEFAULT: 0..1023 (nsx-policy-api.md §2.2).
+# USER: 0..2147481599, INTERNAL and DEFAULT: 0..1023 (docs/nsx-policy-api.md §2.2).
 _SEQUENCE_MAX = {"USER": 2147481599, "INTERNAL": 1023, "DEFAULT": 1023, "NAT64": 2147481599}
 _NO_TRANSLATION = ("NO_SNAT", "NO_DNAT")
 _SOURCE_REQUIRED = ("SNAT", "NO_SNAT", "NAT64", "REFLEXIVE")
@@ -38,7 +38,7 @@ DISPLAY_NAME_MAX = 255
 DESCRIPTION_MAX = 1024
 TAG_SCOPE_MAX = 128
 TAG_VALUE_MAX = 256
-# 30 per object is commonly cited but UNCONFIRMED (nsx-policy-api.md §5); the project assumes it.
+# 30 per object is commonly cited but UNCONFIRMED (docs/nsx-policy-api.md §5); we assume it.
 MAX_TAGS = 30
 
 _ID = r"(?P<{}>[^/]+)"
@@ -281,7 +281,7 @@ def parse_vlan(value: object) -> int:
 
 
 def _check_not_nested(maps: list[Json], child: str, parent: str) -> None:
-    # "A child cannot itself be a parent" (nsx-policy-api.md §1.1), in both directions.
+    # "A child cannot itself be a parent" (docs/nsx-policy-api.md §1.1), in both directions.
     if any(parent_of(m["path"]) == parent for m in maps):
         raise errors.bad_request(
             f"Segment {parent} is a child segment (it has binding maps) and cannot be a parent"
@@ -419,7 +419,7 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind(
         BINDING_MAP,
-        # Entity type for binding maps is UNCONFIRMED (nsx-policy-api.md §3.5).
+        # Entity type for binding maps is UNCONFIRMED (docs/nsx-policy-api.md §3.5).
         "RealizedSegmentConnectionBindingMap",
         _MAP_RE,
         patch_replaces=True,

@@ -1,4 +1,4 @@
-"""The field-procedure lab (field-procedure.md) as constants other test suites can share."""
+"""The field-procedure lab (docs/field-procedure.md) as constants other test suites can share."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class LabSeed:
     vnet_uid: str
     cluster_id: str
     node_segment_gateway: str
-    # One control-plane node and two workers (field-procedure.md step 2) attach VIF ports.
+    # One control-plane node and two workers (docs/field-procedure.md §2) attach VIF ports.
     node_segment_ports: int
     namespace: str
     node_segment_tags: tuple[tuple[str, str], ...] = field(default=())

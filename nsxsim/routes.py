@@ -70,7 +70,7 @@ def _get_one(call: Call) -> ApiResponse:
 
 def _patch(call: Call) -> ApiResponse:
     call.store.write(call.policy_path, _json_object(call.request), method="PATCH", user=call.user)
-    # PATCH answers 200 with no body; PUT returns the object (nsx-policy-api.md §1.3).
+    # PATCH answers 200 with no body; PUT returns the object (docs/nsx-policy-api.md §1.3).
     return ApiResponse(200)
 
 

@@ -36,7 +36,7 @@ PREVIEW = WORKFLOWS / "preview.yml"
 DEPLOY = WORKFLOWS / "deploy.yml"
 ACTIONLINT = ROOT / ".ci" / "actionlint.sh"
 
-# pulumi/actions v7 inputs (pulumi-practice.md §5.1 and pulumi/actions:action.yml).
+# pulumi/actions v7 inputs (docs/pulumi-engine.md §5.1 and pulumi/actions:action.yml).
 PULUMI_ACTION_V7_INPUTS = {
     "command", "stack-name", "work-dir", "pulumi-version", "pulumi-version-file", "cloud-url",
     "secrets-provider", "comment-on-pr", "comment-on-pr-number", "edit-pr-comment",

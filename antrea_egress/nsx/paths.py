@@ -13,7 +13,7 @@ SEGMENTS = "/infra/segments"
 BINDING_MAPS = "segment-connection-binding-maps"
 NAT_SECTION_USER = "USER"
 
-# Lucene special characters; NSX search wants `/` and `:` escaped too (nsx-policy-api.md §3.6).
+# Lucene special characters; NSX search wants `/` and `:` escaped too (docs/nsx-policy-api.md §3.6).
 _LUCENE_SPECIAL = re.compile(r'([+\-&|!(){}\[\]^"~*?:\\/ ])')
 
 
@@ -48,7 +48,7 @@ def create_lookup_query(parent_path: str, segment_id: str) -> str:
     """One search for every binding map that hangs a child off `parent_path`, and for an
     existing segment with `segment_id`.
 
-    UNCONFIRMED (nsx-policy-api.md §6): that `segment_path` is a searchable field of
+    UNCONFIRMED (docs/nsx-policy-api.md §6): that `segment_path` is a searchable field of
     SegmentConnectionBindingMap. If it is not, NSX answers 400 and creation stops with that
     error rather than skipping the VLAN check; change this one query to adjust.
     """

@@ -2,9 +2,9 @@
 
 A child segment is two NSX objects: an overlay Segment that carries the egress subnet's gateway
 on the parent's Tier-1, and a SegmentConnectionBindingMap under it that ties it to the parent
-(the cluster's node segment) with a VLAN tag (nsx-policy-api.md §1).
+(the cluster's node segment) with a VLAN tag (docs/nsx-policy-api.md §1).
 
-Engine contract (pulumi-practice.md §2):
+Engine contract (docs/pulumi-engine.md §2):
 - this module is imported by reference by the dynamic-provider host, so it must stay
   importable under this dotted path and free of side effects;
 - the provider instance holds no state worth pickling: connection settings arrive through
@@ -50,11 +50,11 @@ REPLACE_KEYS = frozenset({"nsx_id", "parent_path", "vlan", "cidr", "gateway"})
 OUTPUT_KEYS = ("path", "binding_map_path", "tier1_path", "transport_zone_path", "network")
 
 # NSX refuses these deletes while something still hangs off the object; they clear by
-# themselves once NSX has purged the children or released the ports (nsx-policy-api.md §3.3).
+# themselves once NSX has purged the children or released the ports (docs/nsx-policy-api.md §3.3).
 DELETE_BLOCKED_CODES = frozenset({500030, 503040})
 _DELETE_BLOCKED_TEXT = re.compile(r"has children|being referenced|still has|attached", re.I)
 MARKED_FOR_DELETE_CODE = 500045
-# UNCONFIRMED for infra binding maps (nsx-policy-api.md §1.1): NSX's duplicate-VLAN codes.
+# UNCONFIRMED for infra binding maps (docs/nsx-policy-api.md §1.1): NSX's duplicate-VLAN codes.
 DUPLICATE_VLAN_CODES = frozenset({8327, 640873})
 
 
@@ -243,7 +243,7 @@ def segment_body(spec: ChildSegmentSpec, parent: Mapping[str, Any]) -> dict[str,
 
 
 def binding_map_body(spec: ChildSegmentSpec) -> dict[str, Any]:
-    """Binding-map PATCH is a full replace (nsx-policy-api.md §1.1): always send every field."""
+    """Binding-map PATCH is a full replace (docs/nsx-policy-api.md §1.1): send every field."""
     return {
         "resource_type": "SegmentConnectionBindingMap",
         "display_name": naming.binding_map_id(spec.parent_path),

@@ -1,7 +1,7 @@
 """IpRangeHistory: remembers an ExternalIPPool's ranges so the program can tell append from edit.
 
 Antrea's webhook accepts a pool update that appends ranges and rejects one that edits or
-removes an existing range (antrea-and-tanzu.md §1.2). Pulumi's replace options cannot express
+removes an existing range (docs/antrea-and-tanzu.md §1.2). Pulumi's replace options cannot express
 "replace unless the old list is a prefix of the new one" on their own, because the program
 does not see the previous state. This resource keeps the previous ranges in its own state and
 its diff decides: an extension updates it in place, anything else replaces it. The pool names
