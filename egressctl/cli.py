@@ -1,15 +1,18 @@
-"""`python -m egressctl`: the command line for pipelines, reviewers and firewall teams.
+"""`egressctl` (or `python -m egressctl`): the command line for pipelines, reviewers and
+firewall teams.
 
-Every command works on this project's own stacks (`Pulumi.<stack>.yaml` beside this package)
-and exits with a code from `egressctl.exit_codes`. A fully qualified stack name (`org/prod`,
-as Pulumi Cloud has it) goes to the Automation API whole; files are looked up by its last
-segment (`Pulumi.prod.yaml`).
+Every command works on this project's own stacks (`Pulumi.<stack>.yaml` in the checkout that
+holds this package; see `egressctl.project.project_dir`) and exits with a code from
+`egressctl.exit_codes`. A fully qualified stack name (`org/prod`, as Pulumi Cloud has it) goes
+to the Automation API whole; files are looked up by its last segment (`Pulumi.prod.yaml`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -26,8 +29,15 @@ from egressctl import automation, report, verify
 from egressctl.automation import Operation, OperationResult, PulumiNotInstalledError
 from egressctl.discover import discover_stack, discovery_table
 from egressctl.exit_codes import ExitCode
-from egressctl.project import PROJECT_DIR, known_stacks, stack_file, stack_short_name
-from egressctl.render import Rendering, render_stack, write_rendering
+from egressctl.project import (
+    PROJECT_DIR,
+    checkout_commit,
+    known_stacks,
+    package_version,
+    stack_file,
+    stack_short_name,
+)
+from egressctl.render import Rendering, plan_markdown, render_stack, write_rendering
 
 app = typer.Typer(
     name="egressctl",
@@ -35,9 +45,34 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help: Typer's rich panels label every flag `<bool>`, as if it took a value.
+    rich_markup_mode=None,
 )
 out = Console()
 err = Console(stderr=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"egressctl {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version of antrea-egress and exit.",
+        ),
+    ] = False,
+) -> None:
+    # Options for every command; the app's help above describes them all.
+    return None
+
 
 StackOption = Annotated[str, typer.Option("--stack", "-s", help="The stack, e.g. staging.")]
 JsonOption = Annotated[
@@ -61,6 +96,7 @@ class ReportFormat(StrEnum):
 
 def _operate(operation: Operation, stack: str, json_path: Path | None, work_dir: Path) -> None:
     """Run the operation; `--json` is written whatever the outcome (a pipeline reads it)."""
+    _require_operable_stack(operation, stack, json_path, work_dir)
     try:
         result = automation.run_operation(
             operation,
@@ -77,6 +113,17 @@ def _operate(operation: Operation, stack: str, json_path: Path | None, work_dir:
         _write_json(_failure(operation, stack, message), json_path)
         raise
     _finish(result, json_path)
+
+
+def _require_operable_stack(
+    operation: Operation, stack: str, json_path: Path | None, work_dir: Path
+) -> None:
+    """Exit 2 (with the `--json` document) before the Pulumi CLI is even looked for when the
+    stack has no stack file: a typo must not reach a backend."""
+    problem = _missing_stack_file(stack, work_dir)
+    if problem is not None:
+        result = _failure(operation, stack, problem)
+        _finish(replace(result, exit_code=ExitCode.STACK_NOT_FOUND), json_path)
 
 
 def _failure(operation: Operation, stack: str, message: str) -> OperationResult:
@@ -139,6 +186,7 @@ def destroy(
     work_dir: WorkDir = PROJECT_DIR,
 ) -> None:
     """Delete every resource of the stack (the stack itself stays). Needs --yes."""
+    _require_operable_stack(Operation.DESTROY, stack, json_path, work_dir)
     if not yes:
         message = f"refusing to destroy stack {stack} without --yes"
         _finish(_failure(Operation.DESTROY, stack, message), json_path)
@@ -156,15 +204,22 @@ def drift(
 # --- offline -------------------------------------------------------------------------------
 
 
-def _require_stack_file(stack: str, work_dir: Path) -> Path:
+def _missing_stack_file(stack: str, work_dir: Path) -> str | None:
+    """Why `stack` cannot be used (its Pulumi.<stack>.yaml is missing), or None."""
     path = stack_file(stack, work_dir)
-    if not path.is_file():
-        _fail(
-            f"no stack {stack!r}: {path.name} does not exist "
-            f"(known: {', '.join(known_stacks(work_dir)) or 'none'})",
-            ExitCode.STACK_NOT_FOUND,
-        )
-    return path
+    if path.is_file():
+        return None
+    return (
+        f"no stack {stack!r}: {path.name} does not exist "
+        f"(known: {', '.join(known_stacks(work_dir)) or 'none'})"
+    )
+
+
+def _require_stack_file(stack: str, work_dir: Path) -> Path:
+    problem = _missing_stack_file(stack, work_dir)
+    if problem is not None:
+        _fail(problem, ExitCode.STACK_NOT_FOUND)
+    return stack_file(stack, work_dir)
 
 
 def _load_config(stack: str, work_dir: Path) -> StackConfig:
@@ -193,14 +248,37 @@ def render(
     rendering = render_stack(stack, work_dir=work_dir)
     for warning in rendering.warnings:
         _say(f"warning: {warning}", "yellow")
-    out.print(_plan_table(rendering))
+    _print_plan(rendering)
     # Not rendered/<stack>: that is where the lab stack's renderYamlTo writes on `up`.
     target = out_dir or work_dir / "rendered" / "offline" / stack_short_name(stack)
     written = write_rendering(rendering, target)
-    out.print(
+    _print(
         f"{len(rendering.objects)} Kubernetes objects and {len(rendering.nsx_requests)} NSX "
-        f"requests written to {target} ({len(written)} files)."
+        f"requests written to {target} ({len(written)} files).\n"
     )
+
+
+def _print(text: str) -> None:
+    """Text on stdout exactly as given: no markup, no wrapping at the console's width."""
+    typer.echo(text, nl=False)
+
+
+def _print_plan(rendering: Rendering) -> None:
+    """A table fitted to the terminal; elsewhere (a pipe, a CI log) plan.md's Markdown, whose
+    lines are never broken, so names stay whole and the output is the same on every run."""
+    if _stdout_is_a_terminal():
+        out.print(_plan_table(rendering))
+    else:
+        _print(plan_markdown(rendering))
+
+
+def _stdout_is_a_terminal() -> bool:
+    """Whether stdout really is a terminal. Not rich's `is_terminal`, which FORCE_COLOR (set in
+    many CI systems) turns on for a pipe, whose width rich then takes to be 80 columns."""
+    try:
+        return out.file.isatty()
+    except ValueError:  # closed
+        return False
 
 
 def _plan_table(rendering: Rendering) -> Table:
@@ -234,7 +312,13 @@ def report_command(
         rows = report.rows_from_outputs(outputs) if outputs else report.rows_from_config(config)
     except ValueError as error:
         _fail(f"cannot report stack {stack}: {error}")
-    out.print(report.render_report(rows, fmt.value), markup=False, highlight=False, soft_wrap=True)
+    audit = report.AuditTrail(generation_time(), checkout_commit(work_dir))
+    _print(report.render_report(rows, fmt.value, audit=audit))
+
+
+def generation_time() -> datetime:
+    """Now, in UTC: when a report is generated (tests replace it to pin the time)."""
+    return datetime.now(UTC)
 
 
 def _deployed_outputs(stack: str, work_dir: Path) -> dict[str, Any] | None:
@@ -263,12 +347,27 @@ def _deployed_outputs(stack: str, work_dir: Path) -> dict[str, Any] | None:
 # --- live ----------------------------------------------------------------------------------
 
 
+def _checked_echo_url(url: str) -> str:
+    """A usage error (exit 2) for an unusable --echo-url, before anything is decrypted or
+    created."""
+    try:
+        verify.check_echo_url(url)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    return url
+
+
 @app.command(name="verify")
 def verify_command(
     stack: StackOption,
     *,
     echo_url: Annotated[
-        str, typer.Option("--echo-url", help="The echo server, e.g. http://192.168.178.222:88")
+        str,
+        typer.Option(
+            "--echo-url",
+            help=f"The echo server's http(s) URL, e.g. {verify.ECHO_URL_EXAMPLE}",
+            callback=_checked_echo_url,
+        ),
     ],
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each probe pod.")] = 120.0,
     kubeconfig: Annotated[
@@ -285,10 +384,6 @@ def verify_command(
 ) -> None:
     """Prove each zone's egress IP: a probe pod asks the echo server which IP it saw."""
     _require_stack_file(stack, work_dir)
-    try:
-        verify.check_echo_url(echo_url)  # before anything is decrypted or created
-    except ValueError as error:
-        _fail(str(error))
     kubeconfig_text = _read_kubeconfig(kubeconfig) if kubeconfig is not None else None
     outputs = _verify_outputs(stack, work_dir)
     try:

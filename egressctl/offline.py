@@ -79,19 +79,22 @@ def _registration(urn: str, request: Any, properties: Any) -> Registration:
         parent=request.parent,
         provider=request.provider,
         dependencies=list(getattr(request, "dependencies", [])),
-        inputs=_restore_integers(rpc.deserialize_properties(properties)),
+        inputs=_canonical(rpc.deserialize_properties(properties)),
         options=request,
     )
 
 
-def _restore_integers(value: Any) -> Any:
-    """Numbers cross the engine protocol as floats (protobuf Struct); the program has none."""
+def _canonical(value: Any) -> Any:
+    """Inputs as the program gave them, as far as the engine protocol (protobuf Struct) keeps
+    them: numbers arrive as floats (the program has none), and map keys in an order that
+    changes from run to run, so every map is sorted by key (render's files must not change
+    while the program does not)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {key: _restore_integers(item) for key, item in value.items()}
+        return {key: _canonical(value[key]) for key in sorted(value)}
     if isinstance(value, list):
-        return [_restore_integers(item) for item in value]
+        return [_canonical(item) for item in value]
     return value
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,17 @@ from typing import Any
 import pulumi
 import yaml
 
+from antrea_egress.config import NAMESPACE_NAME_LABEL, IpRange
 from antrea_egress.nsx import paths
 from antrea_egress.providers.child_segment import (
     ChildSegmentSpec,
     binding_map_body,
     segment_body,
 )
+from antrea_egress.selectors import pods_text, selector_text
 from egressctl.offline import OfflineEngine, OfflineRun, Registration, run_offline
 from egressctl.project import PROJECT_DIR, stack_short_name
+from egressctl.report import ip_range_text
 
 NODE_SEGMENT_TYPE = "pulumi-python:dynamic/nsx:NodeSegment"
 CHILD_SEGMENT_TYPE = "pulumi-python:dynamic/nsx:ChildSegment"
@@ -137,7 +141,13 @@ def render_stack(stack: str, *, work_dir: Path = PROJECT_DIR) -> Rendering:
 
 def apply_order(run: OfflineRun) -> list[Registration]:
     """Custom resources in an order that respects every dependency, including the ones that
-    come through a resource's provider (guest objects wait for the guest cluster)."""
+    come through a resource's provider (guest objects wait for the guest cluster).
+
+    The same program gives the same order on every run: the SDK registers resources as their
+    inputs resolve, which varies between runs, so resources and their dependencies are taken
+    by component and name (`_stable_key`), never in registration order. Each resource comes
+    right after what it needs, so a component's resources stay together.
+    """
     by_urn = {r.urn: r for r in run.registrations if r.custom}
     placed: set[str] = set()
     ordered: list[Registration] = []
@@ -146,14 +156,19 @@ def apply_order(run: OfflineRun) -> list[Registration]:
         if record.urn in placed:
             return
         placed.add(record.urn)
-        for dependency in [*record.dependencies, record.provider_urn]:
-            if dependency in by_urn:
-                place(by_urn[dependency])
+        needed = {*record.dependencies, record.provider_urn} & by_urn.keys()
+        for dependency in sorted((by_urn[urn] for urn in needed), key=_stable_key):
+            place(dependency)
         ordered.append(record)
 
-    for record in by_urn.values():
+    for record in sorted(by_urn.values(), key=_stable_key):
         place(record)
     return [r for r in ordered if not r.type.startswith("pulumi:providers:")]
+
+
+def _stable_key(record: Registration) -> tuple[str, str, str]:
+    """The parent component, the resource's name, and its URN (unique) to settle any tie."""
+    return (record.parent, record.name, record.urn)
 
 
 def write_rendering(rendering: Rendering, out_dir: Path) -> list[Path]:
@@ -351,19 +366,39 @@ def _kubernetes_detail(inputs: dict[str, Any]) -> str:
     )
     spec = inputs.get("spec") or {}
     if inputs.get("kind") == "ExternalIPPool":
-        ranges = ", ".join(_range_text(r) for r in spec.get("ipRanges", []))
+        ranges = ", ".join(
+            ip_range_text(IpRange.model_validate(r)) for r in spec.get("ipRanges", [])
+        )
         info = spec.get("subnetInfo", {})
         via = f"{info.get('gateway')}/{info.get('prefixLength')} VLAN {info.get('vlan')}"
         return f"{name}: {ranges} via {via}"
     if inputs.get("kind") == "Egress":
-        applied = spec.get("appliedTo") or {}
-        namespace = applied.get("namespaceSelector", {}).get("matchLabels", {})
-        pods = applied.get("podSelector", {}).get("matchLabels", {})
-        selected = ", ".join(f"{k}={v}" for k, v in pods.items()) or "all pods"
-        where = ", ".join(namespace.values()) or "every namespace"
-        return f"{name}: {selected} in {where}, IP from {spec.get('externalIPPool')}"
+        selected = applied_to_text(spec.get("appliedTo"))
+        return f"{name}: {selected}, IP from {spec.get('externalIPPool')}"
     return name
 
 
-def _range_text(ip_range: dict[str, Any]) -> str:
-    return str(ip_range.get("cidr") or f"{ip_range.get('start')}-{ip_range.get('end')}")
+def applied_to_text(applied_to: Mapping[str, Any] | None) -> str:
+    """The pods an Egress's appliedTo selects, in words, as Antrea reads it
+    (https://github.com/antrea-io/antrea/blob/main/docs/egress.md#appliedto): a
+    podSelector alone selects pods in every namespace, a namespaceSelector alone every pod of
+    the namespaces it selects, both together the selected pods of those namespaces; with
+    neither, nothing. An empty selector selects everything."""
+    applied_to = applied_to or {}
+    pod_selector = applied_to.get("podSelector")
+    namespace_selector = applied_to.get("namespaceSelector")
+    if pod_selector is None and namespace_selector is None:
+        return "no pods (appliedTo selects nothing)"
+    pods = pods_text(selector_text(pod_selector))
+    if namespace_selector is None:
+        return f"{pods} in every namespace"
+    return f"{pods} in {_namespaces_text(namespace_selector)}"
+
+
+def _namespaces_text(selector: Mapping[str, Any]) -> str:
+    """`namespace prod` for the selector of one namespace by name, as this program writes it."""
+    labels = selector.get("matchLabels") or {}
+    if set(selector) == {"matchLabels"} and set(labels) == {NAMESPACE_NAME_LABEL}:
+        return f"namespace {labels[NAMESPACE_NAME_LABEL]}"
+    text = selector_text(selector)
+    return f"namespaces {text}" if text else "every namespace"

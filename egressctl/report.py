@@ -4,7 +4,9 @@ Firewalls outside the cluster see one source IP range per egress zone instead of
 all pods share, so rules can be written per application. This module turns a stack into the
 rows a firewall team needs, either before deployment (from the configuration: the Tier-1 and
 the assigned IP are not known yet) or after it (from the stack outputs), and renders them as
-Markdown, CSV or JSON. Rows are data; rendering is kept apart from building them.
+Markdown, CSV or JSON. Rows are data; rendering is kept apart from building them. Every
+format carries an audit trail: when the report was generated (UTC) and the git commit of the
+checkout it was generated from.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import io
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from antrea_egress.config import IpRange, LabelSelector, StackConfig, ZoneConfig
+from antrea_egress.selectors import pods_text, selector_text
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 
@@ -40,7 +44,7 @@ class ReportRow:
     zone: str
     namespace: str
     pod_selector: str  # label-selector syntax (`app=web`); "" selects every pod of the namespace
-    egress_ips: str  # the ranges as written, plus the assigned IP once Antrea has picked one
+    egress_ips: str  # the ranges (a single address alone), plus the assigned IP once known
     assigned_ip: str | None
     cidr: str
     gateway: str
@@ -64,8 +68,8 @@ def _row_from_zone(config: StackConfig, zone: ZoneConfig) -> ReportRow:
         vsphere_namespace=config.cluster.vsphere_namespace,
         zone=zone.name,
         namespace=zone.applied_to.namespace,
-        pod_selector=selector_text(zone.applied_to.pod_selector),
-        egress_ips=egress_ips_text([ip_range.text for ip_range in zone.ip_ranges], None),
+        pod_selector=selector_text(zone.applied_to.pod_selector.to_kubernetes()),
+        egress_ips=egress_ips_text([ip_range_text(ip_range) for ip_range in zone.ip_ranges], None),
         assigned_ip=None,
         cidr=zone.cidr,
         gateway=zone.gateway,
@@ -110,7 +114,7 @@ def _row_from_output(
         vsphere_namespace=vsphere_namespace,
         zone=name,
         namespace=_text(zone, "namespace", where),
-        pod_selector=selector_text(zone_pod_selector(name, zone)),
+        pod_selector=selector_text(zone_pod_selector(name, zone).to_kubernetes()),
         egress_ips=egress_ips_text(_range_texts(zone, where), assigned_ip),
         assigned_ip=assigned_ip,
         cidr=_text(zone, "cidr", where),
@@ -149,22 +153,12 @@ def egress_ips_text(ranges: Iterable[str], assigned_ip: str | None) -> str:
     return f"{text} (assigned: {assigned_ip})" if assigned_ip else text
 
 
-def selector_text(selector: LabelSelector) -> str:
-    """A LabelSelector in kubectl's syntax: `app=web,tier in (a, b),!canary`."""
-    parts = [f"{key}={value}" for key, value in sorted(selector.match_labels.items())]
-    parts += [
-        _requirement_text(requirement.key, requirement.operator, requirement.values)
-        for requirement in selector.match_expressions
-    ]
-    return ",".join(parts)
-
-
-def _requirement_text(key: str, operator: str, values: list[str]) -> str:
-    if operator == "Exists":
-        return key
-    if operator == "DoesNotExist":
-        return f"!{key}"
-    return f"{key} {operator.lower()} ({', '.join(values)})"  # In -> in, NotIn -> notin
+def ip_range_text(ip_range: IpRange) -> str:
+    """A range as a firewall rule takes it: the cidr, `first-last`, or one address alone."""
+    if ip_range.is_cidr:
+        return ip_range.text
+    first, last = ip_range.bounds
+    return str(first) if first == last else f"{first}-{last}"
 
 
 def _range_texts(zone: Mapping[str, Any], where: str) -> list[str]:
@@ -173,7 +167,7 @@ def _range_texts(zone: Mapping[str, Any], where: str) -> list[str]:
     if not isinstance(ranges, list) or not ranges:
         raise ValueError(f"stack outputs: {where}.ipRanges is missing or empty")
     return [
-        _validated(IpRange, item, f"{where}.ipRanges[{index}]").text
+        ip_range_text(_validated(IpRange, item, f"{where}.ipRanges[{index}]"))
         for index, item in enumerate(ranges)
     ]
 
@@ -228,19 +222,51 @@ def _at(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
+# --- the audit trail -------------------------------------------------------------------------
+
+UNKNOWN_COMMIT: Final = "unknown"
+
+
+@dataclass(frozen=True)
+class AuditTrail:
+    """When, and from which commit of the checkout, a report was generated.
+
+    Given to `render_report` rather than read there, so the same rows and trail always give
+    the same text (tests pin both).
+    """
+
+    generated_at: datetime  # timezone-aware; shown in UTC
+    git_commit: str  # the checkout's HEAD, or UNKNOWN_COMMIT
+
+    def __post_init__(self) -> None:
+        if self.generated_at.tzinfo is None:
+            raise ValueError("the generation time needs a timezone (it is shown in UTC)")
+
+    @property
+    def generated_at_text(self) -> str:
+        """ISO 8601 in UTC, to the second: `2026-12-07T04:16:55Z`."""
+        moment = self.generated_at.astimezone(UTC).replace(microsecond=0)
+        return moment.isoformat().replace("+00:00", "Z")
+
+    def fields(self) -> dict[str, str]:
+        """The trail as the machine formats carry it, on every row."""
+        return {"generated_at": self.generated_at_text, "git_commit": self.git_commit}
+
+
 # --- rendering -----------------------------------------------------------------------------
 
 
-def render_report(rows: list[ReportRow], fmt: Format) -> str:
-    """The change request in one format; the same rows always give the same text."""
-    renderers: dict[str, Callable[[list[ReportRow]], str]] = {
+def render_report(rows: list[ReportRow], fmt: Format, *, audit: AuditTrail) -> str:
+    """The change request in one format; the same rows and trail always give the same text,
+    which ends with exactly one newline."""
+    renderers: dict[str, Callable[[list[ReportRow], AuditTrail], str]] = {
         "md": _markdown,
         "csv": _csv,
         "json": _json,
     }
     if fmt not in renderers:
         raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
-    return renderers[fmt](_sorted(rows))
+    return renderers[fmt](_sorted(rows), audit)
 
 
 _MARKDOWN_COLUMNS: Final = (
@@ -256,7 +282,7 @@ _MARKDOWN_COLUMNS: Final = (
 )
 
 
-def _markdown(rows: list[ReportRow]) -> str:
+def _markdown(rows: list[ReportRow], audit: AuditTrail) -> str:
     clusters = sorted(
         {f"{row.cluster} (vSphere Namespace {row.vsphere_namespace})" for row in rows}
     )
@@ -267,6 +293,8 @@ def _markdown(rows: list[ReportRow]) -> str:
         "",
         f"- Cluster: {', '.join(clusters) or 'none'}",
         f"- Generated from: {', '.join(sources) or 'nothing'}",
+        f"- Generated at: {audit.generated_at_text}",
+        f"- Git commit: {audit.git_commit}",
         "",
     ]
     if not rows:
@@ -288,7 +316,7 @@ def _markdown_cells(row: ReportRow) -> tuple[str, ...]:
     return (
         row.zone,
         row.namespace,
-        row.pod_selector or "all pods",
+        pods_text(row.pod_selector),
         row.egress_ips,
         row.cidr,
         row.gateway,
@@ -306,12 +334,17 @@ def _markdown_row(cells: Iterable[str]) -> str:
 _FIELDS: Final = tuple(field.name for field in dataclasses.fields(ReportRow))
 
 
-def _csv(rows: list[ReportRow]) -> str:
+def _machine_record(row: ReportRow, audit: AuditTrail) -> dict[str, Any]:
+    """A row as csv and json carry it: its fields, then the audit trail."""
+    return {**dataclasses.asdict(row), **audit.fields()}
+
+
+def _csv(rows: list[ReportRow], audit: AuditTrail) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_FIELDS)
+    writer.writerow([*_FIELDS, *audit.fields()])
     for row in rows:
-        writer.writerow(_csv_cell(getattr(row, name)) for name in _FIELDS)
+        writer.writerow(_csv_cell(value) for value in _machine_record(row, audit).values())
     return buffer.getvalue()
 
 
@@ -323,5 +356,5 @@ def _csv_cell(value: object) -> str:
     return str(value)
 
 
-def _json(rows: list[ReportRow]) -> str:
-    return json.dumps([dataclasses.asdict(row) for row in rows], indent=2) + "\n"
+def _json(rows: list[ReportRow], audit: AuditTrail) -> str:
+    return json.dumps([_machine_record(row, audit) for row in rows], indent=2) + "\n"

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from rich.table import Table
 from rich.text import Text
@@ -221,13 +222,35 @@ def verify_zones(
 
 
 def check_echo_url(url: str) -> None:
-    """Raise ValueError unless `url` can be handed to curl as the echo server's URL."""
-    # The URL becomes a curl argument: a leading "-" would be read as an option.
-    if not url or url.startswith("-") or any(char.isspace() for char in url):
-        raise ValueError(
-            f"echo URL {url!r} is not usable: give e.g. http://192.168.178.222:88/ "
-            "(no spaces, not starting with '-')"
-        )
+    """Raise ValueError unless `url` is an http(s) URL with a host, fit to hand to curl.
+
+    The URL becomes curl's argument in the probe pod: anything else could be read as an
+    option (`-K/etc/passwd`) or speak another of curl's protocols (`file://`, `gopher://`).
+    """
+    problem = _echo_url_problem(url)
+    if problem is not None:
+        raise ValueError(f"echo URL {url!r} is not usable: {problem}; give e.g. {ECHO_URL_EXAMPLE}")
+
+
+ECHO_URL_EXAMPLE: Final = "http://192.168.178.222:88/"
+_ECHO_URL_SCHEMES: Final = ("http", "https")
+
+
+def _echo_url_problem(url: str) -> str | None:
+    if not url:
+        return "it is empty"
+    if " " in url or not url.isprintable():
+        return "it contains spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number 0-65535
+    except ValueError as error:
+        return f"it is not a URL ({error})"
+    if parts.scheme.lower() not in _ECHO_URL_SCHEMES:
+        return "only http:// and https:// URLs are allowed"
+    if not parts.hostname:
+        return "it names no host"
+    return None
 
 
 def _verify_zone(kube: KubeClient, probe: ZoneProbe, settings: _Settings) -> ProbeResult:

@@ -6,7 +6,9 @@ import csv
 import io
 import json
 import shutil
+import tomllib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,11 @@ from egressctl import automation, cli, verify
 from egressctl.automation import Operation, OperationResult, PulumiNotInstalledError
 from egressctl.discover import DiscoverResult
 from egressctl.exit_codes import ExitCode
-from egressctl.project import PROJECT_DIR, stack_file
+from egressctl.project import PROJECT_DIR, checkout_commit, stack_file
+from egressctl.render import render_stack
 from tests.antrea_egress.test_discovery import seed_supervisor
 from tests.egressctl.fake_cli import FakeCli, install_fake_cli
+from tests.egressctl.git_checkout import git_commit_all
 from tests.fakes import fake_pulumi
 from tests.fakes.kube_api import FakeKubeApi, PodRun
 
@@ -469,18 +473,6 @@ def test_verify_probes_with_the_default_image(
     assert pod["spec"]["containers"][0]["image"] == verify.DEFAULT_IMAGE
 
 
-def test_verify_refuses_a_bad_echo_url_before_reading_the_outputs(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(automation, "stack_outputs", failing_run(AssertionError("read")))
-
-    result = invoke("verify", "--stack", "prod", "--echo-url", "-K/etc/passwd")
-
-    assert result.exit_code == 1
-    assert isinstance(result.exception, SystemExit)
-    assert "echo URL '-K/etc/passwd' is not usable" in result.stderr
-
-
 @pytest.mark.parametrize(
     ("outputs", "message"),
     [
@@ -710,3 +702,185 @@ def test_report_offline_asks_no_backend(monkeypatch: pytest.MonkeyPatch) -> None
     result = invoke("report", "--stack", "staging", "--offline", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)[0]["source"] == "configuration"
+
+
+# --- a command line that behaves ---------------------------------------------------------------
+
+# Every command with the options it needs; `--stack` is added by the tests.
+COMMANDS = {
+    "preview": [],
+    "up": [],
+    "refresh": [],
+    "destroy": [],
+    "destroy --yes": ["--yes"],
+    "drift": [],
+    "render": [],
+    "report": [],
+    "report --offline": ["--offline"],
+    "verify": ["--echo-url", "http://127.0.0.1:9/"],
+    "discover": [],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_missing_stack_file_exits_2_in_every_command(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(automation, "run_operation", failing_run(AssertionError("ran the CLI")))
+    monkeypatch.setattr(automation, "stack_outputs", failing_run(AssertionError("ran the CLI")))
+    monkeypatch.setattr(cli, "discover_stack", failing_run(AssertionError("discovered")))
+    name, *_ = command.split()
+
+    result = invoke(name, "--stack", "nope", *COMMANDS[command])
+
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Pulumi.nope.yaml does not exist (known: lab, prod, staging)" in result.stderr
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+def test_a_missing_stack_file_is_checked_before_looking_for_the_pulumi_cli(
+    operation: Operation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = install_fake_cli(tmp_path, monkeypatch)
+    summary = tmp_path / "result.json"
+
+    result = invoke(
+        operation.value, "--stack", "nope", "--yes", "--json", str(summary),
+        "--work-dir", str(fake.project),
+    ) if operation is Operation.DESTROY else invoke(
+        operation.value, "--stack", "nope", "--json", str(summary),
+        "--work-dir", str(fake.project),
+    )  # fmt: skip
+
+    assert result.exit_code == 2, result.output
+    assert fake.calls == []  # not even `pulumi version`
+    document = json.loads(summary.read_text())
+    assert (document["exit_code"], document["status"]) == (2, "stack_not_found")
+    assert "Pulumi.nope.yaml does not exist" in document["message"]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("-K/etc/passwd", "only http:// and https:// URLs are allowed"),
+        ("file:///etc/passwd", "only http:// and https:// URLs are allowed"),
+        ("192.168.178.222:88", "only http:// and https:// URLs are allowed"),
+        ("http:///path", "it names no host"),
+        ("http://echo:port/", "it is not a URL"),
+        ("http://echo /", "it contains spaces or control characters"),
+    ],
+)
+def test_verify_refuses_an_echo_url_that_is_not_http_with_a_host(
+    url: str, problem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(automation, "stack_outputs", failing_run(AssertionError("read")))
+
+    result = invoke("verify", "--stack", "prod", "--echo-url", url)
+
+    assert result.exit_code == 2
+    assert isinstance(result.exception, SystemExit)
+    assert f"echo URL {url!r} is not usable: {problem}" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "md"])
+def test_report_output_ends_with_exactly_one_newline(fmt: str) -> None:
+    result = invoke("report", "--stack", "prod", "--offline", "--format", fmt)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("\n")
+    assert not result.stdout.endswith("\n\n")
+
+
+def test_report_carries_the_generation_time_and_the_commit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        cli, "generation_time", lambda: datetime(2026, 12, 7, 4, 16, 55, tzinfo=UTC)
+    )
+
+    result = invoke("report", "--stack", "prod", "--offline", "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads(result.stdout)
+    assert record["generated_at"] == "2026-12-07T04:16:55Z"
+    assert record["git_commit"] == checkout_commit(PROJECT_DIR)
+
+
+def test_report_is_generated_now() -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+
+    result = invoke("report", "--stack", "prod", "--offline", "--format", "csv")
+
+    (record,) = csv_rows(result.stdout)
+    generated = datetime.fromisoformat(record["generated_at"])
+    assert before <= generated <= datetime.now(UTC)
+    assert record["generated_at"].endswith("Z")
+
+
+def test_report_of_a_git_checkout_names_its_commit(tmp_path: Path) -> None:
+    project = tmp_path / "checkout"
+    project.mkdir()
+    shutil.copy(PROJECT_DIR / "Pulumi.prod.yaml", project / "Pulumi.prod.yaml")
+    commit = git_commit_all(project)
+
+    result = invoke(
+        "report", "--stack", "prod", "--offline", "--format", "md", "--work-dir", str(project)
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"- Git commit: {commit}\n" in result.stdout
+
+
+def test_report_outside_a_git_checkout_says_unknown(project_copy: Path) -> None:
+    result = invoke(
+        "report", "--stack", "staging", "--offline", "-f", "md", "--work-dir", str(project_copy)
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "- Git commit: unknown\n" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], *([name] for name in sorted(set(COMMANDS) - {"destroy --yes", "report --offline"}))],
+)
+def test_help_shows_no_bool_metavar_for_flags(command: list[str]) -> None:
+    result = invoke(*command, "--help")
+
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output
+    assert "--help" in result.output
+
+
+def test_version_prints_the_package_version() -> None:
+    version = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["version"]
+
+    result = invoke("--version")
+
+    assert result.exit_code == 0
+    assert result.stdout == f"egressctl {version}\n"
+
+
+def test_the_plan_keeps_long_names_whole_when_stdout_is_not_a_terminal(
+    project_copy: Path, tmp_path: Path
+) -> None:
+    path = project_copy / "Pulumi.staging.yaml"
+    values = yaml.safe_load(path.read_text())
+    values["config"]["antrea-egress:cluster"]["name"] = "tkc-" + "payments-platform-" * 3 + "01"
+    path.write_text(yaml.safe_dump(values))
+    steps = render_stack("staging", work_dir=project_copy).plan
+    assert max(len(step.detail) for step in steps) > 80
+
+    # No COLUMNS; FORCE_COLOR makes rich take a pipe for a terminal 80 columns wide.
+    result = runner.invoke(
+        cli.app,
+        ["render", "--stack", "staging", "--out", str(tmp_path / "out"),
+         "--work-dir", str(project_copy)],
+        env={"COLUMNS": None, "FORCE_COLOR": "1"},
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    for step in steps:
+        assert f"| {step.resource} | {step.kind} | {step.target} | {step.detail} |" in result.stdout
+    assert (tmp_path / "out" / "plan.md").read_text() in result.stdout

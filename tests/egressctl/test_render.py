@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from antrea_egress.config import load_stack_file
+from egressctl.offline import run_offline
 from egressctl.render import (
     TIER1_PLACEHOLDER,
+    RenderEngine,
+    applied_to_text,
+    apply_order,
     discovered_segment_path,
     render_stack,
     write_rendering,
 )
+from egressctl.report import rows_from_config
 from nsxsim import LAB
 from tests.crd_schemas import (
     ANTREA_CONFIG,
@@ -29,6 +39,9 @@ CRDS = {
     "ExternalIPPool": (EXTERNAL_IP_POOLS[1], "v1beta1"),
     "Egress": (EGRESSES[1], "v1beta1"),
 }
+
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def kinds(manifests: list[dict[str, Any]]) -> list[str]:
@@ -146,7 +159,7 @@ def test_plan_lists_every_resource_with_where_it_goes() -> None:
 def test_secrets_in_the_stack_file_are_never_needed_nor_written(tmp_path: Path) -> None:
     work = tmp_path / "project"
     work.mkdir()
-    root = Path(__file__).resolve().parents[2]
+    root = PROJECT_DIR
     (work / "__main__.py").write_text((root / "__main__.py").read_text())
     values = yaml.safe_load((root / "Pulumi.staging.yaml").read_text())
     values["config"]["nsxt:password"] = {"secure": "v1:ZW5jcnlwdGVkLXN0dWZm"}
@@ -179,3 +192,170 @@ def test_rendering_a_fully_qualified_stack_reads_its_last_segment() -> None:
 
     assert rendering.stack == "staging"
     assert rendering.objects == render_stack("staging").objects
+
+
+# --- reviewable: the same bytes on every run -------------------------------------------------
+
+
+def render_in_a_new_process(stack: str, out: Path, hash_seed: str) -> dict[str, bytes]:
+    """`egressctl render` as a pipeline runs it (stdout a pipe), in a fresh interpreter: what
+    varies between runs (registration order, map key order) varies between processes."""
+    result = subprocess.run(
+        [sys.executable, "-m", "egressctl", "render", "--stack", stack, "--out", str(out)],
+        capture_output=True,
+        cwd=PROJECT_DIR,
+        env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    files = {path.name: path.read_bytes() for path in sorted(out.iterdir())}
+    return {"<stdout>": result.stdout, "<stderr>": result.stderr, **files}
+
+
+@pytest.mark.parametrize("stack", ["lab", "prod"])
+def test_render_gives_the_same_bytes_on_every_run(stack: str, tmp_path: Path) -> None:
+    out = tmp_path / "rendered"  # the same place each time: stdout names it
+
+    first = render_in_a_new_process(stack, out, hash_seed="1")
+    second = render_in_a_new_process(stack, out, hash_seed="2")
+
+    assert sorted(first) == sorted(second)
+    for name, content in first.items():
+        assert content == second[name], name
+    assert first["plan.md"].decode() in first["<stdout>"].decode()
+
+
+def test_apply_order_does_not_follow_registration_order() -> None:
+    run = run_offline("lab", engine=RenderEngine())
+    expected = [r.name for r in apply_order(run)]
+
+    # Registrations arrive as their inputs resolve, in another order on another run.
+    run.monitor.registrations.reverse()
+    for record in run.registrations:
+        record.dependencies.reverse()
+
+    assert [r.name for r in apply_order(run)] == expected
+
+
+def test_every_map_in_the_inputs_is_in_key_order() -> None:
+    def maps(value: Any) -> list[dict[str, Any]]:
+        if isinstance(value, dict):
+            return [value, *(m for item in value.values() for m in maps(item))]
+        if isinstance(value, list):
+            return [m for item in value for m in maps(item)]
+        return []
+
+    run = run_offline("lab", engine=RenderEngine())
+    found = [m for record in run.registrations for m in maps(record.inputs)]
+
+    assert len(found) > 50
+    assert [list(m) for m in found] == [sorted(m) for m in found]
+
+
+# --- the plan describes what the Egress selects ----------------------------------------------
+
+
+def test_the_plan_shows_a_selector_with_match_expressions(project_copy: Path) -> None:
+    selector = {
+        "matchLabels": {"app": "web"},
+        "matchExpressions": [
+            {"key": "track", "operator": "In", "values": ["stable", "canary"]},
+            {"key": "debug", "operator": "NotIn", "values": ["true"]},
+            {"key": "team", "operator": "Exists"},
+            {"key": "legacy", "operator": "DoesNotExist"},
+        ],
+    }
+    set_pod_selector(project_copy, selector)
+
+    plan = {
+        step.resource: step.detail for step in render_stack("staging", work_dir=project_copy).plan
+    }
+
+    assert plan["staging-egress"] == (
+        "egress-staging: app=web,track in (stable, canary),debug notin (true),team,!legacy "
+        "in namespace staging, IP from staging-external-ip-pool"
+    )
+
+
+def test_the_plan_and_the_report_describe_the_pods_alike(project_copy: Path) -> None:
+    selector = {"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]}
+    set_pod_selector(project_copy, selector)
+    config, _ = load_stack_file(project_copy / "Pulumi.staging.yaml")
+    (row,) = rows_from_config(config)
+
+    plan = {
+        step.resource: step.detail for step in render_stack("staging", work_dir=project_copy).plan
+    }
+
+    assert row.pod_selector == "app in (web)"
+    assert plan["staging-egress"].startswith(f"egress-staging: {row.pod_selector} in ")
+
+
+def test_the_plan_shows_all_pods_for_a_zone_without_pod_selector(project_copy: Path) -> None:
+    set_pod_selector(project_copy, None)
+
+    plan = {
+        step.resource: step.detail for step in render_stack("staging", work_dir=project_copy).plan
+    }
+
+    assert plan["staging-egress"] == (
+        "egress-staging: all pods in namespace staging, IP from staging-external-ip-pool"
+    )
+
+
+def test_the_plan_shows_a_single_address_alone() -> None:
+    plan = {step.resource: step.detail for step in render_stack("staging").plan}
+
+    assert plan["staging-pool"].startswith("staging-external-ip-pool: 10.100.5.130 via ")
+
+
+@pytest.mark.parametrize(
+    ("applied_to", "expected"),
+    [
+        (
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "prod"}}},
+            "all pods in namespace prod",
+        ),
+        (
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "prod"}},
+                "podSelector": {},
+            },
+            "all pods in namespace prod",
+        ),
+        ({"podSelector": {"matchLabels": {"app": "web"}}}, "app=web in every namespace"),
+        (
+            {
+                "namespaceSelector": {"matchLabels": {"env": "prod"}},
+                "podSelector": {"matchExpressions": [{"key": "app", "operator": "Exists"}]},
+            },
+            "app in namespaces env=prod",
+        ),
+        ({"namespaceSelector": {}}, "all pods in every namespace"),
+        ({}, "no pods (appliedTo selects nothing)"),
+        (None, "no pods (appliedTo selects nothing)"),
+    ],
+)
+def test_applied_to_in_words(applied_to: dict[str, Any] | None, expected: str) -> None:
+    assert applied_to_text(applied_to) == expected
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """The program and the staging stack file, in a directory of their own."""
+    work = tmp_path / "project"
+    work.mkdir()
+    for name in ("__main__.py", "Pulumi.staging.yaml"):
+        shutil.copy(PROJECT_DIR / name, work / name)
+    return work
+
+
+def set_pod_selector(project: Path, selector: dict[str, Any] | None) -> None:
+    path = project / "Pulumi.staging.yaml"
+    values = yaml.safe_load(path.read_text())
+    applied_to = values["config"]["antrea-egress:zones"][0]["appliedTo"]
+    applied_to.pop("podSelector")
+    if selector is not None:
+        applied_to["podSelector"] = selector
+    path.write_text(yaml.safe_dump(values))

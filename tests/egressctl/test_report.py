@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,18 @@ from egressctl.report import (
     KNOWN_AFTER_DEPLOYMENT,
     SOURCE_CONFIGURATION,
     SOURCE_OUTPUTS,
+    AuditTrail,
+    Format,
     ReportRow,
-    render_report,
     rows_from_config,
     rows_from_outputs,
 )
+from egressctl.report import render_report as render_with_trail
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+AUDIT = AuditTrail(datetime(2026, 12, 7, 4, 16, 55, tzinfo=UTC), COMMIT)
+AUDIT_FIELDS = {"generated_at": "2026-12-07T04:16:55Z", "git_commit": COMMIT}
 TIER1 = "/infra/tier-1s/t1_60f55536-121d-40d0-ac48-4cb976decf3d_rtr"
 SEGMENT = "/infra/segments/egress-prod-tkc-prod01-prod"
 
@@ -49,7 +55,7 @@ EXPECTED = {
         "zone": "staging",
         "namespace": "staging",
         "pod_selector": "app=web",
-        "egress_ips": "10.100.5.130-10.100.5.130",
+        "egress_ips": "10.100.5.130",  # start and end are one address
         "assigned_ip": None,
         "cidr": "10.100.5.128/30",
         "gateway": "10.100.5.129",
@@ -59,6 +65,11 @@ EXPECTED = {
         "source": SOURCE_CONFIGURATION,
     },
 }
+
+
+def render_report(rows: list[ReportRow], fmt: Format) -> str:
+    """The report with the fixed audit trail AUDIT."""
+    return render_with_trail(rows, fmt, audit=AUDIT)
 
 
 def config_rows(stack: str) -> list[ReportRow]:
@@ -214,6 +225,8 @@ PROD_MARKDOWN = """\
 
 - Cluster: tkc-prod01 (vSphere Namespace prod)
 - Generated from: configuration
+- Generated at: 2026-12-07T04:16:55Z
+- Git commit: 0123456789abcdef0123456789abcdef01234567
 
 Traffic from the selected pods of each namespace arrives from the listed source IPs, \
 which lie in the zone's subnet and are routed over the zone's gateway and VLAN \
@@ -236,7 +249,7 @@ def test_markdown_of_the_staging_stack() -> None:
     assert text.startswith("# Firewall change request: egress source IPs of tkc-staging01\n")
     assert "- Cluster: tkc-staging01 (vSphere Namespace staging)" in text
     assert (
-        "| staging | staging | app=web | 10.100.5.130-10.100.5.130 | 10.100.5.128/30 "
+        "| staging | staging | app=web | 10.100.5.130 | 10.100.5.128/30 "
         f"| 10.100.5.129 | 120 | {KNOWN_AFTER_DEPLOYMENT} | yes (NoSNAT rule) |"
     ) in text
 
@@ -271,9 +284,9 @@ def test_csv_of_committed_stacks(stack: str) -> None:
     records = list(csv.DictReader(io.StringIO(text)))
     expected = {
         key: "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-        for key, value in EXPECTED[stack].items()
+        for key, value in {**EXPECTED[stack], **AUDIT_FIELDS}.items()
     }
-    assert text.splitlines()[0] == ",".join(EXPECTED[stack])
+    assert text.splitlines()[0] == ",".join([*EXPECTED[stack], *AUDIT_FIELDS])
     assert records == [expected]
 
 
@@ -292,7 +305,9 @@ def test_csv_of_outputs_quotes_commas() -> None:
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
 def test_json_of_committed_stacks(stack: str) -> None:
-    assert json.loads(render_report(config_rows(stack), "json")) == [EXPECTED[stack]]
+    assert json.loads(render_report(config_rows(stack), "json")) == [
+        {**EXPECTED[stack], **AUDIT_FIELDS}
+    ]
 
 
 def test_json_of_outputs() -> None:
@@ -320,3 +335,60 @@ def test_output_is_deterministic_whatever_the_row_order(fmt: Any) -> None:
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown report format 'xml'"):
         render_report(config_rows("prod"), "xml")  # type: ignore[arg-type]
+
+
+# --- single addresses and the audit trail ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ranges", "expected"),
+    [
+        ([{"start": "10.100.5.10", "end": "10.100.5.10"}], "10.100.5.10"),
+        ([{"start": "10.100.5.10", "end": "10.100.5.11"}], "10.100.5.10-10.100.5.11"),
+        (
+            [{"start": "10.100.5.12", "end": "10.100.5.12"}, {"cidr": "10.100.5.16/28"}],
+            "10.100.5.12, 10.100.5.16/28",
+        ),
+    ],
+)
+def test_a_range_of_one_address_is_that_address(
+    ranges: list[dict[str, str]], expected: str
+) -> None:
+    (row,) = rows_from_outputs(stack_outputs({"prod": zone_output(ipRanges=ranges)}))
+
+    assert row.egress_ips == f"{expected} (assigned: 10.100.5.10)"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_carries_the_generation_time_and_commit(fmt: Format) -> None:
+    berlin = timezone(timedelta(hours=1))
+    audit = AuditTrail(datetime(2026, 12, 7, 5, 16, 55, 123456, tzinfo=berlin), COMMIT)
+
+    text = render_with_trail(config_rows("prod"), fmt, audit=audit)
+
+    assert "2026-12-07T04:16:55Z" in text  # in UTC, to the second
+    assert COMMIT in text
+    assert text.endswith("\n")
+    assert not text.endswith("\n\n")
+
+
+def test_markdown_names_the_generation_time_and_commit() -> None:
+    text = render_report(config_rows("prod"), "md")
+
+    assert "- Generated at: 2026-12-07T04:16:55Z\n- Git commit: " + COMMIT + "\n" in text
+
+
+def test_machine_formats_carry_the_trail_on_every_row() -> None:
+    rows = config_rows("prod") + config_rows("staging")
+
+    records = json.loads(render_report(rows, "json"))
+    csv_records = list(csv.DictReader(io.StringIO(render_report(rows, "csv"))))
+
+    for record in [*records, *csv_records]:
+        assert {key: record[key] for key in AUDIT_FIELDS} == AUDIT_FIELDS
+    assert len(records) == len(csv_records) == 2
+
+
+def test_a_generation_time_without_timezone_is_refused() -> None:
+    with pytest.raises(ValueError, match="needs a timezone"):
+        AuditTrail(datetime(2026, 12, 7, 4, 16, 55), COMMIT)  # no tzinfo: the point

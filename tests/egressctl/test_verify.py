@@ -19,6 +19,7 @@ from egressctl.verify import (
     EGRESS_API,
     ProbeResult,
     ZoneProbe,
+    check_echo_url,
     cleanup_commands,
     parse_requester_ip,
     probes_from_outputs,
@@ -420,7 +421,22 @@ def test_the_probe_pod_is_deleted_when_interrupted(api: FakeKubeApi, kube: KubeC
     assert_probe_pods_deleted(api)
 
 
-@pytest.mark.parametrize("url", ["", "-K/etc/passwd", "http://echo /"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "-K/etc/passwd",
+        "http://echo /",
+        "http://echo/\n",
+        "file:///etc/passwd",
+        "gopher://echo:70/",
+        "echo:88",
+        "//echo:88/",
+        "http://",
+        "https://:88/",
+        "http://echo:99999/",
+    ],
+)
 def test_an_unusable_echo_url_is_refused_before_anything_runs(
     api: FakeKubeApi, kube: KubeClient, url: str
 ) -> None:
@@ -428,6 +444,20 @@ def test_an_unusable_echo_url_is_refused_before_anything_runs(
         verify_zones(kube, probes_from_outputs(outputs("prod")), url)
 
     assert api.requests == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://192.168.178.222:88",
+        "http://192.168.178.222:88/",
+        "https://echo.example/ip?format=text",
+        "HTTP://[2001:db8::1]:88/",
+        "http://user@echo.example/",
+    ],
+)
+def test_http_and_https_urls_with_a_host_are_accepted(url: str) -> None:
+    check_echo_url(url)
 
 
 def test_no_probes_no_requests(api: FakeKubeApi, kube: KubeClient) -> None:
