@@ -1413,6 +1413,9 @@ def _is_secure(value: object) -> bool:
 
 def _close_namespace(namespace: str, ours: Sequence[str]) -> str | None:
     """The namespace of ours that `namespace` most likely misspells, if any."""
+    # Other Pulumi packages extend a provider's name (kubernetes-cert-manager): not a typo.
+    if any(namespace.startswith(f"{provider}-") for provider in PROVIDER_NAMESPACES):
+        return None
     matches = difflib.get_close_matches(namespace.lower(), ours, n=1, cutoff=0.6)
     return matches[0] if matches else None
 

@@ -1055,13 +1055,15 @@ def test_a_misspelt_namespace_is_an_error_naming_the_intended_key(key: str, inte
     ]
 
 
-def test_other_namespaces_are_ignored_with_a_warning() -> None:
-    raw = apply(lambda raw: raw.update({"aws:region": "eu-central-1", "pulumi:tags": "{}"}))
+@pytest.mark.parametrize("key", ["aws:region", "kubernetes-cert-manager:version"])
+def test_other_namespaces_are_ignored_with_a_warning(key: str) -> None:
+    raw = apply(lambda raw: raw.update({key: "x", "pulumi:tags": "{}"}))
 
     _, warnings = load_stack_config(raw)
 
+    namespace = key.partition(":")[0]
     assert warnings == [
-        "aws:region: ignored: nothing in this program reads the namespace 'aws' (it reads "
+        f"{key}: ignored: nothing in this program reads the namespace {namespace!r} (it reads "
         "antrea-egress, kubernetes, nsxt and pulumi)",
         HOST_BITS_WARNING,
     ]
