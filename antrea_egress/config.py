@@ -19,13 +19,21 @@ Validation runs in two phases:
    parsed, skipping only the rules that need a field that failed. Each model states its rules
    in `_problems`, which returns `(location, message)` pairs with exact locations.
 
+The loader sees every key of the stack, not only this namespace's: a namespace close to one
+of ours (`antrea-egres:`, `nsx:`) is an error naming the key it most likely meant, another
+namespace a warning, and the provider keys the program reads itself (`kubernetes:context`,
+`nsxt:allowUnverifiedSsl`, `nsxt:sessionAuth`) are checked by the rules `read_access_config`
+applies. Every boolean, in any namespace, is true or false and nothing else
+(`antrea_egress.booleans`).
+
 Models built directly (`ZoneConfig.model_validate(...)`) enforce the same rules: their
 after-validator raises with all of a model's problems unless the loader asked it to defer them
 (it reports them itself, with full keys). So every instance handed out is valid, and its helper
 properties (`ZoneConfig.subnet`, `IpRange.bounds`, ...) cannot fail. (Partly parsed instances
 exist only inside the loader, to run the rules; it never returns one.)
 
-Only `read_pulumi_config` touches `pulumi.Config`; everything else works on plain data.
+Only `read_pulumi_config` and `read_access_config` touch the running program's config;
+everything else works on plain data.
 """
 
 from __future__ import annotations
@@ -72,8 +80,9 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 
-from antrea_egress import addressing, naming
+from antrea_egress import addressing, booleans, kube, naming
 from antrea_egress.nsx import paths
+from antrea_egress.nsx import settings as nsx_settings
 
 # --- keys and limits -----------------------------------------------------------------------
 
@@ -84,6 +93,22 @@ KEY_DEMO_WORKLOADS: Final = "demoWorkloads"
 KEY_ZONES: Final = "zones"
 KEY_RENDER_YAML_TO: Final = "renderYamlTo"
 STACK_KEYS: Final = (KEY_CLUSTER, KEY_NAT_MODE, KEY_DEMO_WORKLOADS, KEY_ZONES, KEY_RENDER_YAML_TO)
+
+# The other namespaces a stack may set: the providers the program uses, and the engine's own
+# (`pulumi:tags`, `pulumi:disable-default-providers`). Their names come from the modules that
+# read their keys.
+KUBERNETES_NAMESPACE: Final = kube.CONTEXT_KEY.partition(":")[0]
+NSXT_NAMESPACE: Final = nsx_settings.HOST.config_key.partition(":")[0]
+PULUMI_NAMESPACE: Final = "pulumi"
+PROVIDER_NAMESPACES: Final = (KUBERNETES_NAMESPACE, NSXT_NAMESPACE)
+# The provider keys whose values the program itself reads; the rest are the providers' own.
+KEY_SUPERVISOR_CONTEXT: Final = kube.CONTEXT_KEY
+ACCESS_FLAG_KEYS: Final = (
+    nsx_settings.ALLOW_UNVERIFIED_SSL.config_key,
+    nsx_settings.SESSION_AUTH.config_key,
+)
+# How a stack file (and read_pulumi_config, for secret values) marks an encrypted value.
+SECURE: Final = "secure"
 
 # Antrea's agent gives every distinct Egress subnet (ExternalIPPool subnetInfo) its own
 # policy-routing table, and it has 20 of them: tables 101-120 (pkg/agent/types/net.go). Every
@@ -97,6 +122,15 @@ FEATURE_GATE_EGRESS: Final = "Egress"
 FEATURE_GATE_EGRESS_SEPARATE_SUBNET: Final = "EgressSeparateSubnet"
 # The label the API server sets on every Namespace; the Egress selects its namespace by it.
 NAMESPACE_NAME_LABEL: Final = "kubernetes.io/metadata.name"
+
+# A zone's subnet holds the NSX gateway and at least one egress IP, neither of them its network
+# or broadcast address: /30 is the smallest. Why not RFC 3021 /31, both addresses usable, one
+# for the gateway and one egress IP? The gateway is the Tier-1's downlink on an NSX segment, and
+# NSX documents no /31 segment subnet; Antrea counts a /31 or /32 cidr range as holding no
+# address (https://github.com/antrea-io/antrea/issues/6582, /7149), and its webhook refuses a
+# /32 subnetInfo. A /31 zone would rest on behaviour neither side promises, so it is refused
+# with that reason instead of failing halfway through `up`.
+ZONE_PREFIX_MAX: Final = 30
 
 # The TKC's own defaults (run.tanzu.vmware.com TanzuKubernetesCluster settings.network).
 DEFAULT_POD_CIDRS: Final = ("192.168.0.0/16",)
@@ -298,6 +332,17 @@ def _ipv4_cidr(value: str) -> str:
     return str(parsed)
 
 
+def _zone_cidr(value: str) -> str:
+    network = addressing.parse_loose_ipv4_network(value)
+    if not isinstance(network, str) and "/" in value and network.prefixlen > ZONE_PREFIX_MAX:
+        raise ValueError(
+            f"{value.strip()} is too small: a zone needs /{ZONE_PREFIX_MAX} or larger, room for "
+            "the gateway and at least one egress IP besides the network and broadcast "
+            "addresses (/31 point-to-point subnets as in RFC 3021 are not supported)"
+        )
+    return _ipv4_cidr(value)
+
+
 def _loose_ipv4_cidr(value: str) -> str:
     parsed = addressing.parse_loose_ipv4_network(value)
     if isinstance(parsed, str):
@@ -343,6 +388,11 @@ def _integer(value: object) -> object:
     return value
 
 
+def _flag(value: object) -> bool:
+    # pydantic's lax bool also takes "yes", "on", "1" and 1; the project takes true or false.
+    return booleans.parse_boolean(value)
+
+
 def _odd_replicas(value: int) -> int:
     if value < 1:
         raise ValueError(f"must be odd and at least 1 (1, 3, 5), got {value}")
@@ -380,6 +430,7 @@ DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 ObjectName = Annotated[str, AfterValidator(_dns_subdomain)]
 Ipv4Address = Annotated[str, AfterValidator(_ipv4_address)]
 Ipv4Cidr = Annotated[str, AfterValidator(_ipv4_cidr)]
+ZoneCidr = Annotated[str, AfterValidator(_zone_cidr)]
 LooseIpv4Cidr = Annotated[str, AfterValidator(_loose_ipv4_cidr)]
 SegmentPath = Annotated[str, AfterValidator(_segment_path)]
 NodeSegment = Annotated[str, AfterValidator(_node_segment)]
@@ -390,6 +441,7 @@ ControlPlaneReplicas = Annotated[int, BeforeValidator(_integer), AfterValidator(
 NodePoolReplicas = Annotated[int, BeforeValidator(_integer), AfterValidator(_non_negative)]
 Vlan = Annotated[int, BeforeValidator(_vlan)]
 GoDuration = Annotated[dt.timedelta, BeforeValidator(_duration)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
 # --- models --------------------------------------------------------------------------------
@@ -584,6 +636,18 @@ class LabelSelector(_Model):
         """An empty selector selects everything (all Nodes, all Pods of the namespace)."""
         return not self.match_labels and not self.match_expressions
 
+    @property
+    def requirements(self) -> frozenset[tuple[str, str, frozenset[str]]]:
+        """The selector as the set of requirements it ANDs, whatever the order it was written in.
+
+        `matchLabels: {app: web}` is `app In [web]`, as Kubernetes reads it
+        (apimachinery's LabelSelectorAsSelector), so equal sets select the same objects.
+        """
+        return frozenset(
+            [(key, "In", frozenset([value])) for key, value in self.match_labels.items()]
+            + [(req.key, req.operator, frozenset(req.values)) for req in self.match_expressions]
+        )
+
     def to_kubernetes(self) -> dict[str, Any]:
         """The selector in Kubernetes form; `{}` when empty."""
         out: dict[str, Any] = {}
@@ -604,6 +668,12 @@ class AppliedTo(_Model):
         if not self._has("pod_selector"):
             return []
         return self.pod_selector._problems((*at, "podSelector"), key)
+
+    def selects_the_same_pods_as(self, other: AppliedTo) -> bool:
+        return (
+            self.namespace == other.namespace
+            and self.pod_selector.requirements == other.pod_selector.requirements
+        )
 
     def to_antrea(self) -> dict[str, Any]:
         """The Egress `appliedTo`; without a pod selector, all Pods of the namespace."""
@@ -685,8 +755,8 @@ class ClusterNetwork(_Model):
 class AntreaSettings(_Model):
     """What goes into the AntreaConfig; EgressSeparateSubnet is always added as true."""
 
-    feature_gates: dict[FeatureGateName, bool] = Field(default_factory=dict)
-    nsx: bool = True
+    feature_gates: dict[FeatureGateName, Flag] = Field(default_factory=dict)
+    nsx: Flag = True
 
     def _problems(self, at: Loc, key: KeyFunction) -> list[Problem]:
         if not self._has("feature_gates"):
@@ -713,7 +783,7 @@ class ClusterConfig(_Model):
 
     name: DnsLabel
     vsphere_namespace: DnsLabel
-    manage: bool = True
+    manage: Flag = True
     tkr: ObjectName | None = None
     control_plane: ControlPlane | None = None
     node_pools: list[NodePool] = Field(default_factory=list)
@@ -722,7 +792,7 @@ class ClusterConfig(_Model):
     node_segment: NodeSegment = AUTO_SEGMENT
     ready_timeout: GoDuration = DEFAULT_READY_TIMEOUT
     # Pulumi refuses to delete a protected TKC (destroy, or a rename that replaces it).
-    protect: bool = True
+    protect: Flag = True
 
     def _problems(self, at: Loc, key: KeyFunction) -> list[Problem]:
         problems: list[Problem] = []
@@ -793,7 +863,7 @@ class ZoneConfig(_Model):
 
     name: DnsLabel
     vlan: Vlan
-    cidr: Ipv4Cidr
+    cidr: ZoneCidr
     gateway: Ipv4Address
     ip_ranges: list[IpRange] = Field(min_length=1)
     applied_to: AppliedTo
@@ -891,8 +961,8 @@ class StackConfig(_Model):
     """Everything under the `antrea-egress` namespace of a stack."""
 
     cluster: ClusterConfig
-    nat_mode: bool = True
-    demo_workloads: bool = False
+    nat_mode: Flag = True
+    demo_workloads: Flag = False
     # The local lab: Kubernetes objects are written as YAML under this directory instead of
     # being applied, so no Supervisor or guest cluster is needed (NSX still is: the simulator).
     render_yaml_to: str | None = None
@@ -946,6 +1016,7 @@ def _stack_problems(
             )
         )
     problems += _duplicate_name_problems(zones, key)
+    problems += _applied_to_problems(zones, key)
     problems += _nsx_path_problems(cluster, zones)
     problems += _cidr_overlap_problems(cluster, zones, key)
     problems += _range_overlap_problems(zones, key)
@@ -1042,6 +1113,37 @@ def _duplicate_name_problems(
             problems.append((_zone_loc(index, "name"), f"{zone.name!r} duplicates {earlier}"))
         else:
             first_use[zone.name] = index
+    return problems
+
+
+def _applied_to_problems(
+    zones: Sequence[tuple[int, ZoneConfig]], key: KeyFunction
+) -> list[Problem]:
+    """Two zones may not select the same pods: Antrea applies one Egress to a pod, picking at
+    random among several ("If more than one Egress applies to a Pod ... the effective egress IP
+    will be selected randomly", Antrea docs/egress.md), while the firewall report would list
+    both zones' ranges for them."""
+    parsed = [
+        (index, zone.applied_to)
+        for index, zone in zones
+        if zone._has("applied_to") and zone.applied_to._has("namespace", "pod_selector")
+    ]
+    problems: list[Problem] = []
+    for position, (index, applied_to) in enumerate(parsed):
+        earlier = next(
+            (i for i, other in parsed[:position] if applied_to.selects_the_same_pods_as(other)),
+            None,
+        )
+        if earlier is not None:
+            problems.append(
+                (
+                    _zone_loc(index, "appliedTo"),
+                    f"selects the same pods as {key(_zone_loc(earlier, 'appliedTo'))} "
+                    f"(namespace {applied_to.namespace!r}, an equal podSelector): Antrea applies "
+                    "only one Egress to a pod, at random, while the firewall report would list "
+                    "both zones' ranges",
+                )
+            )
     return problems
 
 
@@ -1304,7 +1406,27 @@ def _parse_list(
 
 # --- loaders -------------------------------------------------------------------------------
 
-_BOOL: Final = TypeAdapter(bool)
+
+def _is_secure(value: object) -> bool:
+    """Whether `value` is an encrypted value as a stack file holds it: `{secure: ...}`."""
+    return isinstance(value, Mapping) and set(value) == {SECURE}
+
+
+def _close_namespace(namespace: str, ours: Sequence[str]) -> str | None:
+    """The namespace of ours that `namespace` most likely misspells, if any."""
+    # Other Pulumi packages extend a provider's name (kubernetes-cert-manager): not a typo.
+    if any(namespace.startswith(f"{provider}-") for provider in PROVIDER_NAMESPACES):
+        return None
+    matches = difflib.get_close_matches(namespace.lower(), ours, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+@dataclass(frozen=True)
+class _AccessValues:
+    """The provider keys the program reads itself, validated (None: unset)."""
+
+    supervisor_context: str | None
+    flags: Mapping[str, bool | None]
 
 
 class _Collector:
@@ -1314,6 +1436,8 @@ class _Collector:
         self.project = project
         self.problems: list[str] = []
         self.warnings: list[str] = []
+        # Keys of other namespaces that were given but are unusable (reported already).
+        self.failed: set[str] = set()
 
     def key(self, loc: Loc) -> str:
         return config_key(loc, project=self.project)
@@ -1324,7 +1448,7 @@ class _Collector:
 
     def decode(self, loc: Loc, value: object) -> tuple[bool, object]:
         """pulumi.Config hands objects over as JSON text; stack files as parsed YAML."""
-        if isinstance(value, Mapping) and set(value) == {"secure"}:
+        if _is_secure(value):
             self.add([(loc, "is a secret; this key must be plain text")])
             return False, None
         if isinstance(value, str):
@@ -1341,14 +1465,18 @@ class _Collector:
     def flag(self, name: str, value: object, *, default: bool) -> bool:
         if value is None:
             return default
+        if _is_secure(value):
+            self.add([((name,), "is a secret; this key must be plain text")])
+            return default
         try:
-            return _BOOL.validate_python(value)
-        except ValidationError as error:
-            self.add(_translate(error, (name,)))
+            return booleans.parse_boolean(value)
+        except ValueError as error:
+            self.add([((name,), str(error))])
             return default
 
     def select(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        """This project's values by short key; unknown keys of the project are problems."""
+        """This project's values by short key; unknown keys of the project are problems, and
+        so are namespaces close to ours (a typo would silently drop the key)."""
         values: dict[str, Any] = {}
         known = [f"{self.project}:{name}" for name in STACK_KEYS]
         for raw_key in sorted(raw, key=str):
@@ -1361,11 +1489,73 @@ class _Collector:
                 values[name] = raw[raw_key]
             elif namespace == self.project:
                 self.problems.append(f"{raw_key}: unknown key{_suggestion(str(raw_key), known)}")
+            elif namespace not in (*PROVIDER_NAMESPACES, PULUMI_NAMESPACE):
+                self.foreign_namespace(str(raw_key), namespace, name)
         return values
+
+    def foreign_namespace(self, raw_key: str, namespace: str, name: str) -> None:
+        ours = (self.project, *PROVIDER_NAMESPACES)
+        intended = _close_namespace(namespace, ours)
+        if intended is not None:
+            self.problems.append(
+                f"{raw_key}: unknown namespace {namespace!r} (did you mean '{intended}:{name}'?)"
+            )
+        else:
+            self.warnings.append(
+                f"{raw_key}: ignored: nothing in this program reads the namespace "
+                f"{namespace!r} (it reads {', '.join(ours)} and {PULUMI_NAMESPACE})"
+            )
+
+    def access(self, raw: Mapping[str, Any], *, supervisor_required: bool) -> _AccessValues:
+        """The provider keys the program reads itself (the providers check the others).
+
+        The Supervisor provider's identity is its context: without one, switching the
+        kubeconfig's current context would silently point the stack at another Supervisor.
+        """
+        context = self.provider_text(KEY_SUPERVISOR_CONTEXT, raw.get(KEY_SUPERVISOR_CONTEXT))
+        if supervisor_required and context is None and KEY_SUPERVISOR_CONTEXT not in self.failed:
+            self.problems.append(
+                f"{KEY_SUPERVISOR_CONTEXT}: not set; set it to the Supervisor context of "
+                f"`kubectl vsphere login` (pulumi config set {KEY_SUPERVISOR_CONTEXT} <context>)"
+            )
+        flags = {key: self.provider_flag(key, raw.get(key)) for key in ACCESS_FLAG_KEYS}
+        return _AccessValues(context, flags)
+
+    def provider_text(self, key: str, value: object) -> str | None:
+        """A plain string of another namespace; empty means unset."""
+        if value is None:
+            return None
+        if _is_secure(value):
+            self.provider_problem(key, "is a secret; this key must be plain text")
+            return None
+        # A number in a stack file reaches the program as its text, as any scalar does.
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            self.provider_problem(key, f"must be a string, got {_show(value)}")
+            return None
+        return str(value).strip() or None
+
+    def provider_flag(self, key: str, value: object) -> bool | None:
+        if value is None:
+            return None
+        if _is_secure(value):
+            self.provider_problem(key, "is a secret; this key must be plain text")
+            return None
+        try:
+            return booleans.parse_boolean(value)
+        except ValueError as error:
+            self.provider_problem(key, str(error))
+            return None
+
+    def provider_problem(self, key: str, message: str) -> None:
+        self.failed.add(key)
+        self.problems.append(f"{key}: {message}")
 
     def text(self, name: str, value: object) -> str | None:
         """A plain string key; empty means unset (Pulumi.yaml declares such keys with "")."""
         if value is None:
+            return None
+        if _is_secure(value):
+            self.add([((name,), "is a secret; this key must be plain text")])
             return None
         if not isinstance(value, str):
             self.add([((name,), f"must be a string, got {_show(value)}")])
@@ -1414,9 +1604,12 @@ def load_stack_config(
     """Validate a stack's configuration; returns it with its warnings.
 
     `raw` maps fully qualified keys (`antrea-egress:zones`) to parsed values or to the JSON /
-    "true" / "false" strings pulumi.Config holds. Keys of other namespaces are ignored; unknown
-    keys of this one are errors. Raises ConfigError with every problem, in a fixed order:
-    keys, the cluster, natMode, demoWorkloads, each zone, then the rules across zones.
+    "true" / "false" strings pulumi.Config holds: every key of the stack, so that unknown keys
+    of this namespace and misspelt namespaces are errors (other namespaces a warning), and the
+    provider keys the program reads itself (`kubernetes:context`, the `nsxt:*` flags) are
+    checked by the same rules as when the program reads them (read_access_config). Raises
+    ConfigError with every problem, in a fixed order: keys, the cluster, natMode,
+    demoWorkloads, each zone, renderYamlTo, the provider keys, then the rules across zones.
     """
     out = _Collector(project)
     values = out.select(raw)
@@ -1425,6 +1618,9 @@ def load_stack_config(
     demo_workloads = out.flag(KEY_DEMO_WORKLOADS, values.get(KEY_DEMO_WORKLOADS), default=False)
     zones, zone_count = out.zones(values.get(KEY_ZONES))
     render_yaml_to = out.text(KEY_RENDER_YAML_TO, values.get(KEY_RENDER_YAML_TO))
+    # A renderYamlTo that is not a string was meant to be set: no "context not set" on top.
+    lab = bool(render_yaml_to) or not isinstance(values.get(KEY_RENDER_YAML_TO), str | None)
+    out.access(raw, supervisor_required=not lab)
     out.add(_stack_problems(cluster, zones, zone_count, out.key))
     out.add(_render_problems(cluster, render_yaml_to))
     out.add(_demo_problems(zones, demo_workloads, out.key))
@@ -1456,7 +1652,7 @@ def load_stack_file(
     except OSError as error:
         raise ConfigError([f"{path}: cannot read it: {error.strerror}"]) from None
     try:
-        document = yaml.safe_load(text)
+        document = parse_stack_yaml(text)
     except yaml.YAMLError as error:
         raise ConfigError([f"{path}: not valid YAML: {' '.join(str(error).split())}"]) from None
     if document is None:
@@ -1472,26 +1668,71 @@ def load_stack_file(
 def read_pulumi_config() -> tuple[StackConfig, list[str]]:
     """The stack configuration of the running Pulumi program (the edge adapter for __main__).
 
-    Values are read as the raw strings pulumi.Config holds (`Config.get`) and decoded by
-    load_stack_config, so that bad JSON is reported with the other problems instead of
-    aborting at the first `get_object`. The names of all configured keys of the namespace come
-    from the runtime's config maps so that unknown keys are reported too.
+    Every configured key goes to load_stack_config as the raw string pulumi.Config holds, so
+    that bad JSON is reported with the other problems instead of aborting at the first
+    `get_object`, and unknown keys and namespaces are reported too.
     """
-    config = pulumi.Config(CONFIG_NAMESPACE)
-    names = set(STACK_KEYS) | _configured_names(CONFIG_NAMESPACE)
-    raw: dict[str, Any] = {}
-    for name in sorted(names):
-        value = config.get(name)
-        if value is not None:
-            raw[config.full_key(name)] = value
-    return load_stack_config(raw, project=CONFIG_NAMESPACE)
+    return load_stack_config(_runtime_config(), project=CONFIG_NAMESPACE)
 
 
-def _configured_names(namespace: str) -> set[str]:
-    """The names set under `namespace:` in the runtime config (explicit or PULUMI_CONFIG)."""
+# Stands in for a secret value: no check may see, or echo, the plain text.
+_SECRET_VALUE: Final = "<secret: not read>"  # noqa: S105 - a placeholder, by design
+
+
+def _runtime_config() -> dict[str, Any]:
+    """Every configured key of the running program, with its value; secret values masked.
+
+    pulumi.Config only looks keys up by name, so the key list comes from the runtime's maps:
+    under the Pulumi CLI the language host hands the program the whole stack config in
+    PULUMI_CONFIG and loads it, with the secret keys, through set_all_config
+    (sdk/python/cmd/pulumi-language-python-exec in pulumi/pulumi); inline Automation API
+    programs and the mock engine call set_all_config themselves. The keys the program reads
+    are looked up by name too, for a PULUMI_CONFIG_<KEY> variable. A secret value becomes the
+    stack file's `{secure: ...}` form, so it is refused where plain text belongs exactly as
+    in a stack file, and never reaches a message.
+    """
     keys = set(pulumi.runtime.config.CONFIG.get()) | set(pulumi.runtime.get_config_env())
-    prefix = f"{namespace}:"
-    return {key.removeprefix(prefix) for key in keys if key.startswith(prefix)}
+    keys |= {f"{CONFIG_NAMESPACE}:{name}" for name in STACK_KEYS}
+    keys |= {KEY_SUPERVISOR_CONTEXT, *ACCESS_FLAG_KEYS}
+    secret_keys = set(pulumi.runtime.get_config_secret_keys_env())
+    raw: dict[str, Any] = {}
+    for key in sorted(keys):
+        value = pulumi.runtime.config.get_config(key)
+        if value is None:
+            continue
+        secret = key in secret_keys or pulumi.runtime.is_config_secret(key)
+        raw[key] = {SECURE: _SECRET_VALUE} if secret else value
+    return raw
+
+
+class _StackFileLoader(yaml.SafeLoader):
+    """Stack files read as the Pulumi CLI reads them: only YAML 1.2 booleans are booleans.
+
+    The CLI parses Pulumi.<stack>.yaml with Go's gopkg.in/yaml.v3, which resolves only
+    true/True/TRUE and false/False/FALSE to booleans (its resolve.go) and hands config values
+    to the program untyped, so `yes`, `no`, `on` and `off` arrive as strings. PyYAML's safe
+    loader follows YAML 1.1 and would make booleans of them: offline checks would accept
+    what the deployed program refuses.
+    """
+
+
+_YAML_BOOL_TAG: Final = "tag:yaml.org,2002:bool"
+_StackFileLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _YAML_BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StackFileLoader.add_implicit_resolver(
+    _YAML_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def parse_stack_yaml(text: str) -> Any:
+    """A stack file's YAML document, its scalars typed as the Pulumi CLI types them."""
+    loader = _StackFileLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 # --- access to the Supervisor and NSX ------------------------------------------------------
@@ -1519,25 +1760,27 @@ class AccessConfig:
 def read_access_config(*, supervisor_required: bool) -> AccessConfig:
     """The edge adapter for the `kubernetes:*` and `nsxt:*` keys; secrets stay secret.
 
-    The Supervisor provider's identity is its context: without one, switching the
-    kubeconfig's current context would silently point the stack at another Supervisor.
+    The keys the program reads itself are checked by the rules load_stack_config applies;
+    a problem raises ConfigError naming the key.
     """
-    kubernetes = pulumi.Config("kubernetes")
-    nsxt = pulumi.Config("nsxt")
-    if supervisor_required and not kubernetes.get("context"):
-        raise ConfigError(
-            [
-                "kubernetes:context: not set; set it to the Supervisor context of "
-                "`kubectl vsphere login` (pulumi config set kubernetes:context <context>)"
-            ]
-        )
+    out = _Collector(CONFIG_NAMESPACE)
+    access = out.access(_runtime_config(), supervisor_required=supervisor_required)
+    if out.problems:
+        raise ConfigError(out.problems)
+    kubernetes = pulumi.Config(KUBERNETES_NAMESPACE)
+    nsxt = pulumi.Config(NSXT_NAMESPACE)
     return AccessConfig(
-        supervisor_context=kubernetes.get("context"),
-        supervisor_kubeconfig=kubernetes.get_secret("kubeconfig"),
-        nsx_host=nsxt.get("host"),
-        nsx_username=nsxt.get("username"),
-        nsx_password=nsxt.get_secret("password"),
-        nsx_allow_unverified_ssl=nsxt.get_bool("allowUnverifiedSsl"),
-        nsx_ca_file=nsxt.get("caFile"),
-        nsx_session_auth=nsxt.get_bool("sessionAuth"),
+        supervisor_context=access.supervisor_context,
+        supervisor_kubeconfig=kubernetes.get_secret(_name(kube.KUBECONFIG_KEY)),
+        nsx_host=nsxt.get(_name(nsx_settings.HOST.config_key)),
+        nsx_username=nsxt.get(_name(nsx_settings.USERNAME.config_key)),
+        nsx_password=nsxt.get_secret(_name(nsx_settings.PASSWORD.config_key)),
+        nsx_allow_unverified_ssl=access.flags[nsx_settings.ALLOW_UNVERIFIED_SSL.config_key],
+        nsx_ca_file=nsxt.get(_name(nsx_settings.CA_FILE.config_key)),
+        nsx_session_auth=access.flags[nsx_settings.SESSION_AUTH.config_key],
     )
+
+
+def _name(key: str) -> str:
+    """`host` of `nsxt:host`: pulumi.Config takes the name within its namespace."""
+    return key.partition(":")[2]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from antrea_egress.booleans import parse_boolean
 from antrea_egress.nsx.errors import NsxSettingsError
 
 
@@ -38,9 +39,6 @@ SESSION_AUTH = SettingKey("nsxt:sessionAuth", None)
 
 ALL_KEYS = (HOST, USERNAME, PASSWORD, ALLOW_UNVERIFIED_SSL, CA_FILE, SESSION_AUTH)
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
-
 
 @dataclass(frozen=True)
 class NsxSettings:
@@ -62,7 +60,8 @@ class NsxSettings:
     @classmethod
     def resolve(cls, config: Callable[[str], Any], environ: Mapping[str, str]) -> NsxSettings:
         """Read every setting; all problems are reported together, each naming its key."""
-        raw = {key: _lookup(key, config, environ) for key in ALL_KEYS}
+        found = {key: _lookup(key, config, environ) for key in ALL_KEYS}
+        raw = {key: value for key, (value, _) in found.items()}
         problems: list[str] = []
 
         def required(key: SettingKey) -> str:
@@ -76,8 +75,8 @@ class NsxSettings:
         base_url = _base_url(host, problems) if host else ""
         username = required(USERNAME)
         password = required(PASSWORD)
-        allow_unverified = _boolean(ALLOW_UNVERIFIED_SSL, raw[ALLOW_UNVERIFIED_SSL], problems)
-        session_auth = _boolean(SESSION_AUTH, raw[SESSION_AUTH], problems)
+        allow_unverified = _boolean(found[ALLOW_UNVERIFIED_SSL], problems)
+        session_auth = _boolean(found[SESSION_AUTH], problems)
         ca_file = _ca_file(raw[CA_FILE], problems)
         if problems:
             raise NsxSettingsError("NSX connection settings: " + "; ".join(problems))
@@ -91,11 +90,16 @@ class NsxSettings:
         )
 
 
-def _lookup(key: SettingKey, config: Callable[[str], Any], environ: Mapping[str, str]) -> Any:
+def _lookup(
+    key: SettingKey, config: Callable[[str], Any], environ: Mapping[str, str]
+) -> tuple[Any, str]:
+    """The value and where it came from: the stack key, or its environment variable."""
     value = config(key.config_key)
     if value is None and key.env_var:
-        value = environ.get(key.env_var)
-    return value
+        # Like terraform-provider-nsxt, whose schema.EnvDefaultFunc (terraform-plugin-sdk
+        # helper/schema/schema.go) takes an empty variable for an unset one.
+        return environ.get(key.env_var) or None, key.env_var
+    return value, key.config_key
 
 
 def _base_url(host: str, problems: list[str]) -> str:
@@ -123,15 +127,16 @@ def _base_url(host: str, problems: list[str]) -> str:
     return f"https://{url.netloc}"
 
 
-def _boolean(key: SettingKey, value: Any, problems: list[str]) -> bool:
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text not in _FALSE:
-        problems.append(f"{key.config_key}: expected true or false, got {value!r}")
-    return False
+def _boolean(found: tuple[Any, str], problems: list[str]) -> bool:
+    """Unset is false; otherwise true or false exactly as the stack config takes them."""
+    value, source = found
+    if value is None:
+        return False
+    try:
+        return parse_boolean(value)
+    except ValueError as error:
+        problems.append(f"{source}: {error}")
+        return False
 
 
 def _ca_file(value: Any, problems: list[str]) -> str | None:

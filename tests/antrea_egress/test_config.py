@@ -14,10 +14,12 @@ import pulumi.runtime.config
 import pytest
 from pulumi.runtime import settings
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
 from antrea_egress.config import (
     CONFIG_NAMESPACE,
     MAX_ZONES_PER_CLUSTER,
+    AccessConfig,
     ConfigError,
     IpRange,
     LabelSelector,
@@ -27,8 +29,12 @@ from antrea_egress.config import (
     load_stack_config,
     load_stack_file,
     parse_go_duration,
+    read_access_config,
     read_pulumi_config,
 )
+from egressctl import cli
+from egressctl.offline import run_offline, stack_values
+from egressctl.project import PROJECT_DIR
 
 Raw = dict[str, Any]
 Mutation = Callable[[Raw], None]
@@ -280,28 +286,33 @@ def test_stack_file_parses_like_objects(tmp_path: Path) -> None:
     assert load_stack_file(path) == load_stack_config(field_procedure())
 
 
+NO_CONTEXT = "kubernetes:context: not set"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("config: [\n", "Pulumi.bad.yaml: not valid YAML"),
-        ("- a\n- b\n", "Pulumi.bad.yaml: a stack file must be a mapping"),
-        ("config: [a]\n", "Pulumi.bad.yaml: config: must be a mapping"),
+        ("config: [\n", ("Pulumi.bad.yaml: not valid YAML",)),
+        ("- a\n- b\n", ("Pulumi.bad.yaml: a stack file must be a mapping",)),
+        ("config: [a]\n", ("Pulumi.bad.yaml: config: must be a mapping",)),
         (
-            "config:\n  antrea-egress:cluster:\n    secure: v1:x\n",
-            "antrea-egress:cluster: is a secret",
+            "config:\n  kubernetes:context: s\n  antrea-egress:cluster:\n    secure: v1:x\n",
+            ("antrea-egress:cluster: is a secret",),
         ),
-        ("encryptionsalt: x\n", "antrea-egress:cluster: required"),
+        ("encryptionsalt: x\n", ("antrea-egress:cluster: required", NO_CONTEXT)),
     ],
 )
-def test_stack_file_problems(tmp_path: Path, text: str, expected: str) -> None:
+def test_stack_file_problems(tmp_path: Path, text: str, expected: tuple[str, ...]) -> None:
     path = tmp_path / "Pulumi.bad.yaml"
     path.write_text(text, encoding="utf-8")
 
     with pytest.raises(ConfigError) as info:
         load_stack_file(path)
 
-    assert len(info.value.problems) == 1
-    assert info.value.problems[0].removeprefix(f"{tmp_path}/").startswith(expected)
+    problems = [problem.removeprefix(f"{tmp_path}/") for problem in info.value.problems]
+    assert len(problems) == len(expected), problems
+    for problem, prefix in zip(problems, expected, strict=True):
+        assert problem.startswith(prefix), problems
 
 
 # --- every rule, bad --------------------------------------------------------------------------
@@ -316,7 +327,14 @@ BAD: list[tuple[str, list[Mutation], tuple[str, ...]]] = [
     ("cidr-host-bits", [zone(0, "cidr", value="10.100.5.1/25")],
      ("zones[0].cidr: 10.100.5.1/25 has host bits set",)),
     ("cidr-prefix-32", [zone(0, "cidr", value="10.100.5.0/32")],
-     ("zones[0].cidr: 10.100.5.0/32: prefix length must be 1-31",)),
+     ("zones[0].cidr: 10.100.5.0/32 is too small: a zone needs /30 or larger",)),
+    # a /31 has no room for the gateway and an egress IP beside network and broadcast
+    ("cidr-prefix-31",
+     [zone(1, "cidr", value="10.100.5.130/31"), zone(1, "gateway", value="10.100.5.130"),
+      ranges(1, span("131", "131"))],
+     ("zones[1].cidr: 10.100.5.130/31 is too small: a zone needs /30 or larger, room for the "
+      "gateway and at least one egress IP besides the network and broadcast addresses (/31 "
+      "point-to-point subnets as in RFC 3021 are not supported)",)),
     ("cidr-prefix-0", [zone(0, "cidr", value="0.0.0.0/0")],
      ("zones[0].cidr: 0.0.0.0/0: prefix length must be 1-31",)),
     ("cidr-ipv6", [zone(0, "cidr", value="fd00::/64")],
@@ -616,8 +634,9 @@ GOOD: list[tuple[str, list[Mutation], Callable[[StackConfig], object]]] = [
     ("nat-mode-string", [put("natMode", value="false")], lambda s: s.nat_mode is False),
     ("defaults", [drop("natMode"), drop("demoWorkloads")],
      lambda s: s.nat_mode is True and s.demo_workloads is False),
-    ("foreign-keys-ignored",
-     [lambda raw: raw.update({"nsxt:whatever": [1], "other:natmode": "x"})],
+    ("provider-keys-left-to-the-providers",
+     [lambda raw: raw.update({"nsxt:whatever": [1], "kubernetes:namespace": "x",
+                              "pulumi:disable-default-providers": '["*"]'})],
      lambda s: s.nat_mode is True),
 ]
 # fmt: on
@@ -920,3 +939,340 @@ def test_names_too_long_for_an_nsx_path_are_refused_before_anything_is_built() -
         p.startswith("antrea-egress:zones[0].name: its NSX binding-map path would be")
         for p in problems
     ), problems
+
+
+# --- booleans: true or false, the same way for every key ----------------------------------------
+
+# (key or (key, path...), how to set it) for every boolean the stack has.
+BOOLEAN_KEYS: list[tuple[str, Callable[[Any], Mutation]]] = [
+    ("antrea-egress:natMode", lambda v: put("natMode", value=v)),
+    ("antrea-egress:demoWorkloads", lambda v: put("demoWorkloads", value=v)),
+    ("antrea-egress:cluster.manage", lambda v: cluster("manage", value=v)),
+    ("antrea-egress:cluster.protect", lambda v: cluster("protect", value=v)),
+    ("antrea-egress:cluster.antrea.nsx", lambda v: cluster("antrea", "nsx", value=v)),
+    (
+        "antrea-egress:cluster.antrea.featureGates.NodePortLocal",
+        lambda v: cluster("antrea", "featureGates", "NodePortLocal", value=v),
+    ),
+    ("nsxt:allowUnverifiedSsl", lambda v: lambda raw: raw.update({"nsxt:allowUnverifiedSsl": v})),
+    ("nsxt:sessionAuth", lambda v: lambda raw: raw.update({"nsxt:sessionAuth": v})),
+]
+
+
+@pytest.mark.parametrize(("key", "setter"), BOOLEAN_KEYS, ids=[k for k, _ in BOOLEAN_KEYS])
+@pytest.mark.parametrize("value", ["yes", "on", "1", 1, "True", "", " true"])
+def test_booleans_other_than_true_and_false_are_refused_with_their_key(
+    key: str, setter: Callable[[Any], Mutation], value: object
+) -> None:
+    assert problems_of(apply(setter(value))) == [f"{key}: must be true or false, got {value!r}"]
+
+
+@pytest.mark.parametrize(("key", "setter"), BOOLEAN_KEYS, ids=[k for k, _ in BOOLEAN_KEYS])
+@pytest.mark.parametrize("value", [True, False, "true", "false"])
+def test_booleans_true_and_false_are_accepted_as_yaml_or_as_strings(
+    key: str, setter: Callable[[Any], Mutation], value: object
+) -> None:
+    load_stack_config(apply(setter(value)))  # no ConfigError
+
+
+def test_a_stack_file_reads_yes_and_on_as_the_pulumi_cli_does_as_strings(tmp_path: Path) -> None:
+    # The Pulumi CLI reads stack files as YAML 1.2: `yes` is a string there, and is refused.
+    path = tmp_path / "Pulumi.lab.yaml"
+    text = STACK_FILE.replace("antrea-egress:natMode: true", "antrea-egress:natMode: yes")
+    path.write_text(text.replace("nsx: true", "nsx: On"), encoding="utf-8")
+
+    with pytest.raises(ConfigError) as info:
+        load_stack_file(path)
+
+    assert info.value.problems == [
+        "antrea-egress:cluster.antrea.nsx: must be true or false, got 'On'",
+        "antrea-egress:natMode: must be true or false, got 'yes'",
+    ]
+    path.write_text(STACK_FILE.replace("natMode: true", "natMode: TRUE"), encoding="utf-8")
+    assert load_stack_file(path)[0].nat_mode is True
+
+
+def test_models_built_directly_take_booleans_the_same_way() -> None:
+    staging = field_procedure()[P + "cluster"]
+    with pytest.raises(ValidationError, match="must be true or false, got 'yes'"):
+        StackConfig.model_validate({"cluster": staging, "natMode": "yes"})
+    assert StackConfig.model_validate({"cluster": staging, "natMode": "false"}).nat_mode is False
+
+
+# --- the provider keys the program reads itself --------------------------------------------------
+
+
+@pytest.mark.parametrize("context", [None, "", "   "])
+def test_the_supervisor_context_is_required_outside_the_lab(context: str | None) -> None:
+    raw = field_procedure()
+    if context is None:
+        del raw["kubernetes:context"]
+    else:
+        raw["kubernetes:context"] = context
+
+    assert problems_of(raw) == [
+        "kubernetes:context: not set; set it to the Supervisor context of `kubectl vsphere "
+        "login` (pulumi config set kubernetes:context <context>)"
+    ]
+    raw[P + "renderYamlTo"] = "rendered/lab"
+    raw[P + "cluster"]["nodeSegment"] = NODE_SEGMENT
+    assert load_stack_config(raw)[0].render_yaml_to == "rendered/lab"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"secure": "v1:c2VjcmV0"}, "is a secret; this key must be plain text"),
+        (["a"], "must be a string, got ['a']"),
+    ],
+)
+def test_a_supervisor_context_that_is_not_plain_text_is_refused(
+    value: object, problem: str
+) -> None:
+    raw = apply(lambda raw: raw.update({"kubernetes:context": value}))
+    assert problems_of(raw) == [f"kubernetes:context: {problem}"]
+
+
+# --- namespaces ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "intended"),
+    [
+        ("antrea-egres:demoWorkloads", "antrea-egress:demoWorkloads"),
+        ("antrea:natMode", "antrea-egress:natMode"),
+        ("nsx:host", "nsxt:host"),
+        ("NSXT:host", "nsxt:host"),
+        ("kubernets:context", "kubernetes:context"),
+    ],
+)
+def test_a_misspelt_namespace_is_an_error_naming_the_intended_key(key: str, intended: str) -> None:
+    namespace = key.partition(":")[0]
+    raw = apply(lambda raw: raw.update({key: "true"}))
+
+    assert problems_of(raw) == [
+        f"{key}: unknown namespace {namespace!r} (did you mean {intended!r}?)"
+    ]
+
+
+@pytest.mark.parametrize("key", ["aws:region", "kubernetes-cert-manager:version"])
+def test_other_namespaces_are_ignored_with_a_warning(key: str) -> None:
+    raw = apply(lambda raw: raw.update({key: "x", "pulumi:tags": "{}"}))
+
+    _, warnings = load_stack_config(raw)
+
+    namespace = key.partition(":")[0]
+    assert warnings == [
+        f"{key}: ignored: nothing in this program reads the namespace {namespace!r} (it reads "
+        "antrea-egress, kubernetes, nsxt and pulumi)",
+        HOST_BITS_WARNING,
+    ]
+
+
+# --- the running program: every key, the same rules ---------------------------------------------
+
+
+@pytest.mark.usefixtures("pulumi_config")
+def test_read_pulumi_config_sees_misspelt_namespaces() -> None:
+    config = as_pulumi_config({**field_procedure(), "antrea-egres:demoWorkloads": True})
+    pulumi.runtime.set_all_config(config)
+
+    with pytest.raises(ConfigError) as info:
+        read_pulumi_config()
+
+    assert info.value.problems == [
+        "antrea-egres:demoWorkloads: unknown namespace 'antrea-egres' "
+        "(did you mean 'antrea-egress:demoWorkloads'?)"
+    ]
+
+
+@pytest.mark.usefixtures("pulumi_config")
+def test_read_pulumi_config_sees_misspelt_namespaces_in_pulumi_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # How the Pulumi CLI hands the program its stack config (pulumi-language-python-exec).
+    config = as_pulumi_config({**field_procedure(), "nsx:host": "nsx.lab.home"})
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+
+    with pytest.raises(ConfigError, match=r"^nsx:host: unknown namespace 'nsx'"):
+        read_pulumi_config()
+
+
+@pytest.mark.usefixtures("pulumi_config")
+def test_read_pulumi_config_never_shows_a_secret_value() -> None:
+    raw = {
+        **field_procedure(),
+        "nsxt:sessionAuth": "hunter2",
+        P + "natMode": "hunter3",
+        P + "renderYamlTo": "hunter4",
+    }
+    secret_keys = ["nsxt:sessionAuth", P + "natMode", P + "renderYamlTo"]
+    pulumi.runtime.set_all_config(as_pulumi_config(raw), secret_keys=secret_keys)
+
+    with pytest.raises(ConfigError) as info:
+        read_pulumi_config()
+
+    assert info.value.problems == [
+        f"{P}natMode: is a secret; this key must be plain text",
+        f"{P}renderYamlTo: is a secret; this key must be plain text",
+        "nsxt:sessionAuth: is a secret; this key must be plain text",
+    ]
+    assert "hunter" not in str(info.value)
+
+
+@pytest.mark.usefixtures("pulumi_config")
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"nsxt:allowUnverifiedSsl": "yes"}, "nsxt:allowUnverifiedSsl: must be true or false"),
+        ({"nsxt:sessionAuth": "1"}, "nsxt:sessionAuth: must be true or false"),
+        ({"kubernetes:context": ""}, "kubernetes:context: not set"),
+    ],
+)
+def test_read_access_config_names_the_key_instead_of_raising_a_type_error(
+    changes: Raw, problem: str
+) -> None:
+    pulumi.runtime.set_all_config(as_pulumi_config({**field_procedure(), **changes}))
+
+    with pytest.raises(ConfigError) as info:
+        read_access_config(supervisor_required=True)
+
+    assert len(info.value.problems) == 1
+    assert info.value.problems[0].startswith(problem)
+
+
+@pytest.mark.usefixtures("pulumi_config")
+def test_read_access_config_reads_the_flags_and_context() -> None:
+    pulumi.runtime.set_mocks(_NoResources(), project=CONFIG_NAMESPACE, stack="lab", preview=False)
+    changes = {"nsxt:allowUnverifiedSsl": "true", "nsxt:sessionAuth": "false"}
+    pulumi.runtime.set_all_config(as_pulumi_config({**field_procedure(), **changes}))
+    seen: list[AccessConfig] = []
+
+    def program() -> None:  # inside a program run: the secrets are Outputs
+        seen.append(read_access_config(supervisor_required=True))
+
+    pulumi.runtime.test(program)()
+
+    access = seen[0]
+    assert access.supervisor_context == "supervisor"
+    assert access.nsx_allow_unverified_ssl is True
+    assert access.nsx_session_auth is False
+    assert access.nsx_host == "nsx.lab.home"
+
+
+@pytest.mark.parametrize(
+    ("line", "broken", "problem"),
+    [
+        ("kubernetes:context: staging", 'kubernetes:context: ""', "kubernetes:context: not set"),
+        (
+            "nsxt:host: nsx.lab.home",
+            'nsxt:host: nsx.lab.home\n  nsxt:allowUnverifiedSsl: "yes"',
+            "nsxt:allowUnverifiedSsl: must be true or false, got 'yes'",
+        ),
+        (
+            "antrea-egress:natMode: true",
+            "antrea-egres:natMode: true",
+            "antrea-egres:natMode: unknown namespace 'antrea-egres'",
+        ),
+    ],
+)
+def test_egressctl_render_and_the_program_report_a_bad_key_in_one_line(
+    tmp_path: Path, line: str, broken: str, problem: str
+) -> None:
+    """Both entry points: `egressctl render` (the stack file) and the program (pulumi.Config)."""
+    text = (PROJECT_DIR / "Pulumi.staging.yaml").read_text()
+    assert line in text
+    (tmp_path / "Pulumi.staging.yaml").write_text(text.replace(line, broken))
+    (tmp_path / "__main__.py").write_text((PROJECT_DIR / "__main__.py").read_text())
+
+    result = CliRunner().invoke(
+        cli.app, ["render", "--stack", "staging", "--work-dir", str(tmp_path)]
+    )
+
+    lines = result.output.splitlines()
+    assert result.exit_code == 1
+    assert lines[0] == "invalid configuration of stack staging:"
+    assert len(lines) == 2 and lines[1].startswith(problem), result.output
+    with pytest.raises(pulumi.RunError) as info:  # a RunError: the engine shows no traceback
+        run_offline("staging", values=stack_values("staging", tmp_path), work_dir=tmp_path)
+    assert str(info.value).splitlines() == ["invalid stack configuration:", lines[1]]
+
+
+# --- zones that select the same pods -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"app": "web"}, {"app": "web"}),
+        ({"app": "web"}, {"matchLabels": {"app": "web"}}),
+        (
+            {"app": "web", "tier": "a"},
+            {
+                "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a"]}],
+                "matchLabels": {"app": "web"},
+            },
+        ),
+        (
+            {
+                "matchExpressions": [
+                    {"key": "a", "operator": "Exists"},
+                    {"key": "b", "operator": "NotIn", "values": ["x", "y"]},
+                ]
+            },
+            {
+                "matchExpressions": [
+                    {"key": "b", "operator": "NotIn", "values": ["y", "x"]},
+                    {"key": "a", "operator": "Exists"},
+                ]
+            },
+        ),
+        (None, None),  # no podSelector: all pods of the namespace, twice
+        (None, {}),
+    ],
+)
+def test_two_zones_selecting_the_same_pods_are_refused_naming_both(
+    first: dict[str, Any] | None, second: dict[str, Any] | None
+) -> None:
+    def applied_to(selector: dict[str, Any] | None) -> dict[str, Any]:
+        return {"namespace": "prod"} | ({} if selector is None else {"podSelector": selector})
+
+    raw = apply(
+        zone(0, "appliedTo", value=applied_to(first)),
+        zone(1, "appliedTo", value=applied_to(second)),
+    )
+
+    assert problems_of(raw) == [
+        f"{P}zones[1].appliedTo: selects the same pods as {P}zones[0].appliedTo (namespace "
+        "'prod', an equal podSelector): Antrea applies only one Egress to a pod, at random, "
+        "while the firewall report would list both zones' ranges"
+    ]
+    stack_values = {"cluster": raw[P + "cluster"], "zones": raw[P + "zones"]}
+    with pytest.raises(ValidationError, match=r"zones\[1\]\.appliedTo: selects the same pods"):
+        StackConfig.model_validate(stack_values)
+
+
+@pytest.mark.parametrize(
+    "applied_to",
+    [
+        {"namespace": "staging", "podSelector": {"app": "web"}},  # the field procedure
+        {"namespace": "prod", "podSelector": {"app": "api"}},
+        {"namespace": "prod", "podSelector": {"app": "web", "tier": "a"}},
+    ],
+)
+def test_zones_selecting_different_pods_pass(applied_to: dict[str, Any]) -> None:
+    stack, _ = load_stack_config(apply(zone(1, "appliedTo", value=applied_to)))
+    assert stack.zones[1].applied_to.namespace == applied_to["namespace"]
+
+
+# --- the smallest zone ------------------------------------------------------------------------
+
+
+def test_a_31_zone_is_refused_by_the_model_too_and_a_30_passes() -> None:
+    staging = field_procedure()[P + "zones"][1]
+    slash31 = {**staging, "cidr": "10.100.5.130/31", "gateway": "10.100.5.130",
+               "ipRanges": [{"start": "10.100.5.131", "end": "10.100.5.131"}]}  # fmt: skip
+
+    with pytest.raises(ValidationError, match=r"10\.100\.5\.130/31 is too small"):
+        ZoneConfig.model_validate(slash31)
+    assert ZoneConfig.model_validate(staging).prefix_length == 30

@@ -33,6 +33,7 @@ def write_stack(work: Path, sim: NsxSimulator, supervisor: FakeKubeApi, **change
         **{k: v for k, v in nsx_config(sim).items() if k != "nsxt:password"},
         "nsxt:password": {"secure": "v1:not-decryptable-here"},
         "kubernetes:kubeconfig": supervisor.kubeconfig(),
+        "kubernetes:context": "supervisor",  # the program requires it, so the loader does
         "antrea-egress:cluster": {
             "name": "tkc-test01",
             "vsphereNamespace": "test",

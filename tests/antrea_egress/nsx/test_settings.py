@@ -102,3 +102,26 @@ def test_bad_boolean_and_missing_ca_file_name_their_keys() -> None:
 
 def test_password_is_not_in_repr() -> None:
     assert "pw-1" not in repr(resolve(BASE))
+
+
+@pytest.mark.parametrize("value", ["yes", "1", "on", "True", " true"])
+def test_booleans_are_true_or_false_in_the_stack_config(value: str) -> None:
+    with pytest.raises(NsxSettingsError) as caught:
+        resolve({**BASE, "nsxt:allowUnverifiedSsl": value})
+    assert f"nsxt:allowUnverifiedSsl: must be true or false, got {value!r}" in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["yes", "1", "on"])
+def test_booleans_are_true_or_false_in_the_environment_too_naming_the_variable(
+    value: str,
+) -> None:
+    with pytest.raises(NsxSettingsError) as caught:
+        resolve(BASE, {"NSXT_ALLOW_UNVERIFIED_SSL": value})
+    assert f"NSXT_ALLOW_UNVERIFIED_SSL: must be true or false, got {value!r}" in str(caught.value)
+
+
+def test_an_empty_environment_variable_is_unset_as_for_terraform_provider_nsxt() -> None:
+    # terraform-plugin-sdk's schema.EnvDefaultFunc returns the default for "".
+    settings = resolve(BASE, {"NSXT_ALLOW_UNVERIFIED_SSL": "", "NSXT_CA_FILE": ""})
+    assert (settings.verify_tls, settings.ca_file) == (True, None)
+    assert resolve(BASE, {"NSXT_ALLOW_UNVERIFIED_SSL": "true"}).verify_tls is False
