@@ -7,6 +7,7 @@ for the directory instead of computing the key a second time.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = REPO / "tools" / "build-engine"
 VERSIONS_FILE = REPO / "tools" / "engine-versions.env"
+BASH = shutil.which("bash") or "/bin/bash"
 BUILD_TIMEOUT_S = 60  # --print-dir and --check only read the cache
 
 
@@ -61,8 +63,8 @@ class Toolchain:
 def pinned_versions() -> dict[str, str]:
     """tools/engine-versions.env as a mapping (the build script sources the same file)."""
     versions: dict[str, str] = {}
-    for line in VERSIONS_FILE.read_text().splitlines():
-        line = line.strip()
+    for raw in VERSIONS_FILE.read_text().splitlines():
+        line = raw.strip()
         if line and not line.startswith("#") and "=" in line:
             key, value = line.split("=", 1)
             versions[key] = value
@@ -82,7 +84,7 @@ def locate() -> Toolchain:
 
 def _build_script(flag: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        ["bash", str(BUILD_SCRIPT), flag],
+        [BASH, str(BUILD_SCRIPT), flag],
         capture_output=True,
         text=True,
         timeout=BUILD_TIMEOUT_S,

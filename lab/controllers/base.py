@@ -36,7 +36,7 @@ class PollingController(ABC):
         while not self._stop.is_set():
             try:
                 self.reconcile()
-            except Exception as error:  # noqa: BLE001 - kept for the test and the log
+            except Exception as error:  # kept for the test and the log, never swallowed
                 message = f"{self.name}: {type(error).__name__}: {error}"
                 if not self.errors or self.errors[-1] != message:
                     self.errors.append(message)

@@ -27,10 +27,8 @@ def allocatable(ip_range: Mapping[str, Any]) -> Iterator[Address]:
         first += 1
         if first.version == 4:
             last -= 1
-    current = first
-    while current <= last:
-        yield current
-        current += 1
+    for value in range(int(first), int(last) + 1):
+        yield ipaddress.ip_address(value)
 
 
 def describe(ip_range: Mapping[str, Any]) -> str:
@@ -44,7 +42,7 @@ def overlaps(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     b_first, b_last = bounds(b)
     if a_first.version != b_first.version:
         return False
-    return a_first <= b_last and b_first <= a_last
+    return int(a_first) <= int(b_last) and int(b_first) <= int(a_last)
 
 
 def contains(ip_range: Mapping[str, Any], address: str) -> bool:

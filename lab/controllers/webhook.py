@@ -21,7 +21,7 @@ import ipaddress
 import json
 import ssl
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -47,7 +47,7 @@ def validate(
     operation: str,
     new: Mapping[str, Any],
     old: Mapping[str, Any] | None,
-    other_pools: list[Mapping[str, Any]],
+    other_pools: Sequence[Mapping[str, Any]],
 ) -> str | None:
     """The reason Antrea refuses this pool, or None when it accepts it."""
     spec = new.get("spec") or {}
@@ -68,7 +68,7 @@ def _range_problem(ranges: list[dict[str, Any]]) -> str | None:
         end = ipaddress.ip_address(str(ip_range["end"]))
         if start.version != end.version:
             return f"range {ip_ranges.describe(ip_range)} mixes IP families"
-        if start > end:
+        if int(start) > int(end):
             return f"range {ip_ranges.describe(ip_range)}: start must not be after end"
     return None
 
@@ -92,7 +92,7 @@ def _subnet_problem(ranges: list[dict[str, Any]], subnet_info: Any) -> str | Non
 
 
 def _overlap_problem(
-    ranges: list[dict[str, Any]], pool: Mapping[str, Any], others: list[Mapping[str, Any]]
+    ranges: list[dict[str, Any]], pool: Mapping[str, Any], others: Sequence[Mapping[str, Any]]
 ) -> str | None:
     for index, ip_range in enumerate(ranges):
         for other in ranges[index + 1 :]:
@@ -212,7 +212,7 @@ class AdmissionWebhook:
         webhook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's method name
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 answer = json.dumps(webhook.review(body.get("request") or {})).encode()

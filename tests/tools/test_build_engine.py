@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.toolchain import BUILD_SCRIPT, REPO, ToolchainMissingError, locate, pinned_versions
+from lab.toolchain import BASH, BUILD_SCRIPT, REPO, ToolchainMissingError, locate, pinned_versions
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.timeout(60)
 def run(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
     env = {"ANTREA_EGRESS_ENGINE_CACHE": str(cache), "PATH": "/usr/local/go/bin:/usr/bin:/bin"}
     return subprocess.run(
-        ["bash", str(BUILD_SCRIPT), *args], capture_output=True, text=True, env=env, check=False
+        [BASH, str(BUILD_SCRIPT), *args], capture_output=True, text=True, env=env, check=False
     )
 
 
