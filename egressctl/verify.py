@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from rich.table import Table
 from rich.text import Text
 
-from antrea_egress import naming
+from antrea_egress import manifests, naming
 from antrea_egress.kube import KubeClient, KubeError, KubeNotFoundError
 from egressctl.report import zone_outputs, zone_pod_selector
 
@@ -359,13 +359,14 @@ def _egress_ip(kube: KubeClient, egress_name: str) -> tuple[str | None, str | No
         return None, f"Egress {egress_name} not found"
     except KubeError as error:
         return None, f"cannot read Egress {egress_name}: {error}"
-    egress_ip = (egress.get("status") or {}).get("egressIP")
-    if not egress_ip:
+    assigned = manifests.assigned_egress_ip(egress.get("status"))
+    if assigned is None:
         return None, (
-            f"Egress {egress_name} has no status.egressIP: Antrea has not assigned an IP "
-            "(check its ExternalIPPool and that a node can host it)"
+            f"Egress {egress_name} has no assigned IP (its IPAssigned condition is not True): "
+            "Antrea has not put an IP on a Node (check its ExternalIPPool and that a node can "
+            "host it)"
         )
-    return _normalized(str(egress_ip)) or str(egress_ip), None
+    return _normalized(assigned.ip) or assigned.ip, None
 
 
 def _delete_pod(kube: KubeClient, path: str) -> str | None:

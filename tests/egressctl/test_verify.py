@@ -62,9 +62,21 @@ def outputs(*zones: str, **overrides: Any) -> dict[str, Any]:
     }
 
 
-def seed_egress(api: FakeKubeApi, zone: str, egress_ip: str | None) -> None:
-    """The zone's Egress as Antrea reports it; without an IP, status is empty."""
-    status = {"egressIP": egress_ip, "egressNode": f"worker-{zone}"} if egress_ip else {}
+def seed_egress(
+    api: FakeKubeApi, zone: str, egress_ip: str | None, *, assigned: bool = True
+) -> None:
+    """The zone's Egress as Antrea reports it (docs/antrea-and-tanzu.md §2.5): once an agent
+    holds the IP, egressIP, egressNode and IPAssigned=True; without an IP, status is empty."""
+    status: dict[str, Any] = {}
+    if egress_ip is not None:
+        conditions = [{"type": "IPAllocated", "status": "True", "reason": "Allocated"}]
+        if assigned:
+            conditions.append({"type": "IPAssigned", "status": "True", "reason": "Assigned"})
+        status = {
+            "egressIP": egress_ip if assigned else "",
+            "egressNode": f"worker-{zone}" if assigned else "",
+            "conditions": conditions,
+        }
     api.put(
         f"{EGRESS_API}/egress-{zone}",
         {"apiVersion": "crd.antrea.io/v1beta1", "kind": "Egress", "status": status},
@@ -318,8 +330,22 @@ def test_an_egress_without_an_ip_is_a_failure(api: FakeKubeApi, kube: KubeClient
     assert not result.passed
     assert result.expected_ip is None
     assert result.seen_ip == NODE_IP
-    assert "Egress egress-prod has no status.egressIP" in result.detail
+    assert "Egress egress-prod has no assigned IP" in result.detail
     assert_probe_pods_deleted(api)
+
+
+def test_an_egress_allocated_but_not_assigned_is_a_failure(
+    api: FakeKubeApi, kube: KubeClient
+) -> None:
+    """antrea-controller writes `egressIP: ""` with IPAllocated before any Node holds it."""
+    seed_egress(api, "prod", "10.100.5.10", assigned=False)
+    api.play_pods(echo_answers({"prod": NODE_IP}))
+
+    (result,) = run(kube, outputs("prod"))
+
+    assert not result.passed
+    assert result.expected_ip is None
+    assert "IPAssigned condition is not True" in result.detail
 
 
 def test_a_missing_egress_is_a_failure(api: FakeKubeApi, kube: KubeClient) -> None:
