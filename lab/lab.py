@@ -46,6 +46,8 @@ class Lab:
         self.guest: LabKube
         self.webhook: AdmissionWebhook
         self.doubles: list[PollingController] = []
+        self.supervisor_double: SupervisorDouble
+        self.antrea_double: AntreaDouble
 
     def __enter__(self) -> Lab:
         try:
@@ -99,10 +101,9 @@ class Lab:
             snat_ip=self.options.snat_ip,
             ready_delay_s=self.options.ready_delay_s,
         )
-        self.doubles = [
-            SupervisorDouble(self.supervisor, self.guest, settings),
-            AntreaDouble(self.guest),
-        ]
+        self.supervisor_double = SupervisorDouble(self.supervisor, self.guest, settings)
+        self.antrea_double = AntreaDouble(self.guest)
+        self.doubles = [self.supervisor_double, self.antrea_double]
         for double in self.doubles:
             double.start()
             self._exit.callback(double.stop)

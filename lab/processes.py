@@ -66,8 +66,8 @@ class LabProcess:
             try:
                 if ready():
                     return
-            except OSError:
-                pass  # not listening yet
+            except Exception:  # any failing probe (refused, TLS, 5xx) means: not ready yet
+                pass
             time.sleep(POLL_INTERVAL_S)
         raise LabProcessError(f"{self.name}: no {what} after {timeout:.0f} s:\n{self.log_tail()}")
 

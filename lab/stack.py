@@ -34,6 +34,8 @@ def cluster(lab: Lab) -> dict[str, Any]:
         "tkr": "v1.31.1---vmware.2-fips-vkr.2",
         "controlPlane": {"replicas": 1, **machine},
         "nodePools": [{"name": "np1", "replicas": 2, **machine}],
+        # Clear of the zones' 10.100.5.0/24 (the TKC's default services range contains it).
+        "network": {"pods": ["192.168.0.0/16"], "services": ["172.31.0.0/16"]},
         "nodeSegment": "auto",
         "readyTimeout": "5m",
         "protect": False,  # the lab destroys what it built

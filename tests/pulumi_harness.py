@@ -68,9 +68,11 @@ class FakeEngine(OfflineEngine):
     ) -> tuple[str | None, dict[str, Any]]:
         first_preview = pulumi.runtime.is_dry_run() and not self.stack_deployed
         if first_preview and args.resource_id and args.resource_id != UNKNOWN:
-            # pulumi-kubernetes Read answers a missing object with an empty id, and the engine
+            # pulumi-kubernetes Read answers a missing object with no outputs, and the engine
             # turns that into this error for a `get` (provider/pkg/provider/provider.go Read;
-            # pkg/resource/deploy/step.go ReadStep).
+            # pkg/resource/deploy/step.go ReadStep.Apply). CLI 3.276 skips such a read when a
+            # dependsOn target of it is being created in the preview (pulumi/pulumi#16395);
+            # older CLIs, down to our floor, do not. The double plays the stricter engine.
             raise ObjectNotFoundError(f"resource '{args.resource_id}' does not exist")
         if first_preview and args.custom:
             answer = _PREVIEW_CREATE.get(args.typ.split(":", 1)[0], _inputs_unchanged)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import httpx
 from pulumi.dynamic import ConfigureRequest, ResourceProvider
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from antrea_egress import kube
@@ -22,6 +23,14 @@ from antrea_egress.nsx.settings import ALL_KEYS, NsxSettings
 
 # The engine's placeholder for a value that is not known yet (during previews).
 UNKNOWN: str = rpc.UNKNOWN
+
+
+def is_unknown(value: Any) -> bool:
+    """An input the engine does not know yet. The SDK's dynamic-provider host hands those to
+    `check` and `diff` as `pulumi.output.Unknown` objects (pulumi/dynamic/__main__.py
+    deserializes with keep_unknowns=True); on the wire, and in our unit tests, it is the
+    sentinel string."""
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
 
 
 class StatelessProvider(ResourceProvider):

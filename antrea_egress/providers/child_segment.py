@@ -40,7 +40,7 @@ from antrea_egress import addressing, naming
 from antrea_egress.nsx import paths
 from antrea_egress.nsx.client import NsxClient
 from antrea_egress.nsx.errors import NsxApiError, NsxError
-from antrea_egress.providers.base import UNKNOWN, NsxProvider
+from antrea_egress.providers.base import NsxProvider, is_unknown
 from antrea_egress.providers.parent_segment import ParentSegmentError, read_parent
 
 log = logging.getLogger(__name__)
@@ -135,14 +135,14 @@ def normalize_inputs(props: Mapping[str, Any]) -> tuple[dict[str, Any], list[Che
 
 
 def _known(value: Any) -> bool:
-    return value not in (None, "", UNKNOWN)
+    return not is_unknown(value) and value not in (None, "")
 
 
 def _normalize_vlan(props: Mapping[str, Any], result: dict[str, Any], fail: _Fail) -> None:
     vlan = props.get("vlan")
     if vlan is None:
         fail("vlan", "vlan is required")
-    elif vlan != UNKNOWN:
+    elif not is_unknown(vlan):
         problem = addressing.vlan_problem(vlan)
         fail("vlan", problem)
         if not problem:
@@ -173,7 +173,7 @@ def _normalize_tags(props: Mapping[str, Any], result: dict[str, Any], fail: _Fai
     if tags is None:
         result.pop("tags", None)
         return
-    if tags == UNKNOWN:
+    if is_unknown(tags):
         return
     if not isinstance(tags, Sequence) or isinstance(tags, str):
         fail("tags", "tags must be a list of {scope, tag}")
@@ -214,7 +214,10 @@ def _path_length_problem(nsx_id: str, parent_path: str) -> str | None:
 
 
 def _comparable(key: str, value: Any) -> Any:
-    """Values as the diff compares them: engine floats as ints, absent as empty."""
+    """Values as the diff compares them: engine floats as ints, absent as empty; an unknown
+    value equals nothing (it may be anything once known)."""
+    if is_unknown(value):
+        return value
     if key == "vlan" and isinstance(value, float) and value.is_integer():
         return int(value)
     if key == "description" and value is None:

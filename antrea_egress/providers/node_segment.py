@@ -16,7 +16,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from antrea_egress import naming
 from antrea_egress.discovery import discover_node_segment
 from antrea_egress.nsx.errors import NsxNotFoundError
-from antrea_egress.providers.base import UNKNOWN, NsxAndSupervisorProvider
+from antrea_egress.providers.base import NsxAndSupervisorProvider, is_unknown
 
 INPUT_KEYS = ("vsphere_namespace", "cluster", "cluster_uid")
 OUTPUT_KEYS = ("path", "tier1_path", "found_by", "virtual_network", "snat_ip")
@@ -27,7 +27,7 @@ class NodeSegmentProvider(NsxAndSupervisorProvider):
         failures = [
             CheckFailure(key, f"{key} must be a DNS-1123 label: {problem}")
             for key in ("vsphere_namespace", "cluster")
-            if news.get(key) != UNKNOWN
+            if not is_unknown(news.get(key))
             and (problem := naming.dns1123_label_problem(str(news.get(key) or "")))
         ]
         return CheckResult(news, failures)

@@ -21,7 +21,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from antrea_egress import naming
 from antrea_egress.nsx.client import NsxClient
 from antrea_egress.nsx.errors import NsxError, NsxNotFoundError
-from antrea_egress.providers.base import UNKNOWN, NsxProvider
+from antrea_egress.providers.base import NsxProvider, is_unknown
 
 OUTPUT_KEYS = ("tier1_path",)
 
@@ -51,7 +51,7 @@ def read_parent(nsx: NsxClient, parent_path: str) -> dict[str, Any]:
 class ParentSegmentProvider(NsxProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         path = news.get("path")
-        problem = None if path == UNKNOWN else naming.segment_path_problem(str(path or ""))
+        problem = None if is_unknown(path) else naming.segment_path_problem(str(path or ""))
         return CheckResult(news, [CheckFailure("path", problem)] if problem else [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

@@ -12,9 +12,12 @@ import threading
 import time
 from abc import ABC, abstractmethod
 
+from lab.kube import LabKubeError
+
 log = logging.getLogger(__name__)
 
 RECONCILE_INTERVAL_S = 0.2
+TOO_MANY_REQUESTS = 429
 
 
 class PollingController(ABC):
@@ -36,12 +39,18 @@ class PollingController(ABC):
         while not self._stop.is_set():
             try:
                 self.reconcile()
+            except LabKubeError as error:
+                if error.status != TOO_MANY_REQUESTS:  # 429: retried next pass, as client-go does
+                    self._keep(error)
             except Exception as error:  # kept for the test and the log, never swallowed
-                message = f"{self.name}: {type(error).__name__}: {error}"
-                if not self.errors or self.errors[-1] != message:
-                    self.errors.append(message)
-                    log.warning(message)
+                self._keep(error)
             self._stop.wait(RECONCILE_INTERVAL_S)
+
+    def _keep(self, error: Exception) -> None:
+        message = f"{self.name}: {type(error).__name__}: {error}"
+        if not self.errors or self.errors[-1] != message:
+            self.errors.append(message)
+            log.warning(message)
 
     @abstractmethod
     def reconcile(self) -> None:

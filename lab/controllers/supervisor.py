@@ -66,6 +66,9 @@ class SupervisorDouble(PollingController):
         self._settings = settings
         self._clock = clock or Clock()
         self._first_seen: dict[str, float] = {}
+        # AntreaConfigs found in place when their cluster came up, and those it had to create.
+        self.adopted: list[str] = []
+        self.defaulted: list[str] = []
         self._nodes_of: dict[str, list[str]] = {}  # TKC uid -> guest Node names
 
     def reconcile(self) -> None:
@@ -127,7 +130,9 @@ class SupervisorDouble(PollingController):
         name = f"{cluster}-antrea-package"
         if self._supervisor.get(f"{path}/{name}") is None:
             self._supervisor.create(path, _default_antrea_config(namespace, name, owner))
+            self.defaulted.append(f"{namespace}/{name}")
             return
+        self.adopted.append(f"{namespace}/{name}")
         self._supervisor.merge_patch(
             f"{path}/{name}", {"metadata": {"labels": PACKAGE_LABEL, "ownerReferences": [owner]}}
         )

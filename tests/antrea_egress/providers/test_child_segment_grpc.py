@@ -18,6 +18,7 @@ import grpc
 import pytest
 from google.protobuf import struct_pb2
 from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from antrea_egress.providers.child_segment import ChildSegmentProvider
@@ -176,3 +177,25 @@ def test_missing_settings_name_the_keys_over_grpc(engine: Any) -> None:
         engine.Create(provider_pb2.CreateRequest(urn=URN, properties=struct(news(provider))))
     assert "nsxt:host is not set" in caught.value.details()
     assert "NSXT_MANAGER_HOST" in caught.value.details()
+
+
+def test_check_and_diff_pass_unknown_inputs_through(engine: Any, nsx: NsxSimulator) -> None:
+    """In a preview the engine sends not-yet-known inputs as the unknown sentinel, which the
+    SDK's host hands to check and diff as `pulumi.output.Unknown` objects (the parent path of
+    a new cluster's first preview, for one)."""
+    provider = serialize_provider(ChildSegmentProvider())
+    configure(engine, nsx)
+    unknown = news(provider, parent_path=rpc.UNKNOWN, vlan=rpc.UNKNOWN, tags=rpc.UNKNOWN)
+    check = engine.Check(
+        provider_pb2.CheckRequest(urn=URN, olds=struct({}), news=struct(unknown))
+    )
+    assert list(check.failures) == []
+    assert dict(check.inputs)["parent_path"] == rpc.UNKNOWN
+    created = engine.Create(provider_pb2.CreateRequest(urn=URN, properties=struct(news(provider))))
+    diff = engine.Diff(
+        provider_pb2.DiffRequest(
+            id=created.id, urn=URN, olds=created.properties, news=struct(unknown)
+        )
+    )
+    assert sorted(diff.replaces) == ["parent_path", "vlan"]
+    engine.Delete(provider_pb2.DeleteRequest(id=created.id, urn=URN, properties=created.properties))
