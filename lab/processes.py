@@ -63,11 +63,8 @@ class LabProcess:
                     f"{self.name} exited with {self._process.returncode} before {what}:\n"
                     f"{self.log_tail()}"
                 )
-            try:
-                if ready():
-                    return
-            except Exception:  # any failing probe (refused, TLS, 5xx) means: not ready yet
-                pass
+            if _probe(ready):
+                return
             time.sleep(POLL_INTERVAL_S)
         raise LabProcessError(f"{self.name}: no {what} after {timeout:.0f} s:\n{self.log_tail()}")
 
@@ -84,6 +81,14 @@ class LabProcess:
                 _signal_group(self._process.pid, signal.SIGKILL)
                 self._process.wait(timeout=STOP_TIMEOUT_S)
         self._log_file.close()
+
+
+def _probe(ready: Callable[[], bool]) -> bool:
+    """Any failing probe (refused, TLS not up, 5xx) means: not ready yet."""
+    try:
+        return ready()
+    except Exception:
+        return False
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

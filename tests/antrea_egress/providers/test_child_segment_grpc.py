@@ -186,9 +186,7 @@ def test_check_and_diff_pass_unknown_inputs_through(engine: Any, nsx: NsxSimulat
     provider = serialize_provider(ChildSegmentProvider())
     configure(engine, nsx)
     unknown = news(provider, parent_path=rpc.UNKNOWN, vlan=rpc.UNKNOWN, tags=rpc.UNKNOWN)
-    check = engine.Check(
-        provider_pb2.CheckRequest(urn=URN, olds=struct({}), news=struct(unknown))
-    )
+    check = engine.Check(provider_pb2.CheckRequest(urn=URN, olds=struct({}), news=struct(unknown)))
     assert list(check.failures) == []
     assert dict(check.inputs)["parent_path"] == rpc.UNKNOWN
     created = engine.Create(provider_pb2.CreateRequest(urn=URN, properties=struct(news(provider))))
