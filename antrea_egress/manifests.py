@@ -17,9 +17,9 @@ TKC_API = "run.tanzu.vmware.com/v1alpha3"
 ANTREA_API = "crd.antrea.io/v1beta1"
 
 # The AntreaConfig's NSX block. The field procedure (run on TKG Service 3.2) writes
-# `antreaNSX`; the last public CRD (tanzu-framework v0.29) spells it `antreaNsx`, and the API
-# server silently prunes a key its schema lacks. UNCONFIRMED which one the Supervisor's CRD
-# has: check with
+# `antreaNSX`; the last public CRD (tanzu-framework v0.29) spells it `antreaNsx`, and an API
+# server refuses (server-side apply) or drops (plain create) a key its schema lacks
+# (docs/antrea-and-tanzu.md §5.1). UNCONFIRMED which one the Supervisor's CRD has: check with
 #   kubectl explain antreaconfig.spec --api-version=cni.tanzu.vmware.com/v1alpha1
 # and change this one constant if it says antreaNsx.
 ANTREA_NSX_BLOCK = "antreaNSX"
@@ -29,7 +29,8 @@ ANTREA_CONFIG_CHECKED = "antrea-egress/antrea-config-checked"
 # An annotation on the Egress recording that its pool kept `subnetInfo`.
 POOL_CHECKED = "antrea-egress/pool-checked"
 # Antrea learnt ExternalIPPool.spec.subnetInfo (and the EgressSeparateSubnet gate) in 1.15; an
-# older CRD prunes the field without an error (docs/antrea-and-tanzu.md).
+# older CRD refuses the field under server-side apply and drops it on a plain create
+# (docs/antrea-and-tanzu.md §5.1), which check_pool_kept catches.
 ANTREA_SUBNET_INFO_SINCE = "1.15"
 
 # Egress needs Antrea's encap mode; antrea-nsx-routed (noEncap) does not support it.

@@ -81,6 +81,8 @@ def test_runtime_and_the_nsxt_package() -> None:
     }
     package = PROJECT["packages"]["nsxt"]
     assert package["source"] == "terraform-provider"
+    # The bridge plugin is pinned too: an unpinned one is whatever `pulumi install` finds.
+    assert [int(part) for part in str(package["version"]).split(".")] >= [1, 0, 0]
     provider, version = package["parameters"]
     assert provider == "vmware/nsxt"
     assert [int(part) for part in str(version).split(".")] >= [3, 8, 0]

@@ -18,8 +18,10 @@ from lab.stack import values
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with Lab(tmp_path_factory.mktemp("lab"), LabOptions()) as running:
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A module may set LAB_OPTIONS to run its lab differently (another CRD, say)."""
+    options = getattr(request.module, "LAB_OPTIONS", LabOptions())
+    with Lab(tmp_path_factory.mktemp("lab"), options) as running:
         yield running
         assert running.double_errors() == [], "a controller double failed"
 
