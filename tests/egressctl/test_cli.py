@@ -150,9 +150,15 @@ def deployed_outputs(kubeconfig: str) -> dict[str, Any]:
 def guest() -> Iterator[FakeKubeApi]:
     with FakeKubeApi() as api:
         seed_supervisor(api)
+        # As Antrea reports an assigned Egress (docs/antrea-and-tanzu.md §2.5).
+        assigned = {
+            "egressIP": "10.100.5.10",
+            "egressNode": "worker-1",
+            "conditions": [{"type": "IPAssigned", "status": "True", "reason": "Assigned"}],
+        }
         api.put(
             "/apis/crd.antrea.io/v1beta1/egresses/egress-prod",
-            {"kind": "Egress", "status": {"egressIP": "10.100.5.10", "egressNode": "worker-1"}},
+            {"kind": "Egress", "status": assigned},
         )
         yield api
 
