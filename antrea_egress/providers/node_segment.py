@@ -15,8 +15,8 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from antrea_egress import naming
 from antrea_egress.discovery import discover_node_segment
-from antrea_egress.nsx.errors import NsxNotFoundError
 from antrea_egress.providers.base import NsxAndSupervisorProvider, is_unknown
+from antrea_egress.providers.parent_segment import reread_segment
 
 INPUT_KEYS = ("vsphere_namespace", "cluster", "cluster_uid")
 OUTPUT_KEYS = ("path", "tier1_path", "found_by", "virtual_network", "snat_ip")
@@ -53,11 +53,7 @@ class NodeSegmentProvider(NsxAndSupervisorProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with self._nsx() as nsx:
-            try:
-                segment = nsx.get(str(props["path"]))
-            except NsxNotFoundError:
-                return ReadResult(None, {})
-        return ReadResult(id_, {**props, "tier1_path": segment.get("connectivity_path")})
+            return reread_segment(nsx, id_, str(props["path"]), props)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         return None  # a lookup owns nothing

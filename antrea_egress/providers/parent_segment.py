@@ -48,6 +48,15 @@ def read_parent(nsx: NsxClient, parent_path: str) -> dict[str, Any]:
     return parent
 
 
+def reread_segment(nsx: NsxClient, id_: str, path: str, props: dict[str, Any]) -> ReadResult:
+    """A segment lookup's read: the segment and its Tier-1 as NSX has them now, or gone."""
+    try:
+        segment = nsx.get(path)
+    except NsxNotFoundError:
+        return ReadResult(None, {})
+    return ReadResult(id_, {**props, "tier1_path": segment.get("connectivity_path")})
+
+
 class ParentSegmentProvider(NsxProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         path = news.get("path")
@@ -68,11 +77,7 @@ class ParentSegmentProvider(NsxProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with self._nsx() as nsx:
-            try:
-                segment = nsx.get(id_)
-            except NsxNotFoundError:
-                return ReadResult(None, {})
-        return ReadResult(id_, {**props, "tier1_path": segment.get("connectivity_path")})
+            return reread_segment(nsx, id_, id_, props)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         return None  # a lookup owns nothing

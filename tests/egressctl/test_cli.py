@@ -664,16 +664,6 @@ def test_an_unknown_fully_qualified_stack_exits_2() -> None:
 # --- render: where it writes -----------------------------------------------------------------
 
 
-@pytest.fixture
-def project_copy(tmp_path: Path) -> Path:
-    """The program and the staging stack file, in a directory of their own."""
-    work = tmp_path / "project"
-    work.mkdir()
-    for name in ("__main__.py", "Pulumi.staging.yaml"):
-        shutil.copy(PROJECT_DIR / name, work / name)
-    return work
-
-
 @pytest.mark.parametrize("stack", ["staging", "example/staging"])
 def test_render_writes_to_rendered_offline_by_default(project_copy: Path, stack: str) -> None:
     result = invoke("render", "--stack", stack, "--work-dir", str(project_copy))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -339,16 +338,6 @@ def test_the_plan_shows_a_single_address_alone() -> None:
 )
 def test_applied_to_in_words(applied_to: dict[str, Any] | None, expected: str) -> None:
     assert applied_to_text(applied_to) == expected
-
-
-@pytest.fixture
-def project_copy(tmp_path: Path) -> Path:
-    """The program and the staging stack file, in a directory of their own."""
-    work = tmp_path / "project"
-    work.mkdir()
-    for name in ("__main__.py", "Pulumi.staging.yaml"):
-        shutil.copy(PROJECT_DIR / name, work / name)
-    return work
 
 
 def set_pod_selector(project: Path, selector: dict[str, Any] | None) -> None:
