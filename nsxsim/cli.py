@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
 import threading
 from dataclasses import dataclass
@@ -133,13 +134,23 @@ def _ca_note(options: Options) -> list[str]:
     ]
 
 
+def _stopped_by_sigterm() -> threading.Event:
+    """An event SIGTERM sets. A service manager stops servers with SIGTERM, and a process
+    started in the background by a non-interactive shell has SIGINT ignored, so Ctrl-C's
+    signal alone is not a way to stop it."""
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    return stopped
+
+
 def main(
     argv: list[str] | None = None,
     *,
     stop: threading.Event | None = None,
     out: TextIO | None = None,
 ) -> int:
-    """Serve until Ctrl-C (or until `stop` is set, for tests); 1 if the port is taken."""
+    """Serve until Ctrl-C or SIGTERM (or until `stop` is set, for tests); 1 if the port is
+    taken."""
     options = parse_args(argv)
     stream = out if out is not None else sys.stdout
     tls = _server_tls(options)
@@ -158,7 +169,7 @@ def main(
         # Only now: a second instance that failed to bind must not replace the first one's CA.
         ca_path = tls.write_ca(options.ca_out)
         print(*banner(simulator, ca_path, options), sep="\n", file=stream, flush=True)
-        (stop if stop is not None else threading.Event()).wait()
+        (stop if stop is not None else _stopped_by_sigterm()).wait()
     except KeyboardInterrupt:
         pass
     finally:
