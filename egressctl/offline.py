@@ -27,7 +27,7 @@ from antrea_egress.providers.base import UNKNOWN
 from egressctl.project import PROJECT_DIR, PROJECT_NAME, stack_file
 
 SECRET_PLACEHOLDER = "<secret: not read offline>"
-RANGE_HISTORY_TYPE = "pulumi-python:dynamic/antrea:IpRangeHistory"  # noqa: S105 - a placeholder, by design
+RANGE_HISTORY_TYPE = "pulumi-python:dynamic/antrea:IpRangeHistory"
 
 
 @dataclass
