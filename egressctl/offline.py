@@ -26,7 +26,7 @@ from pulumi.runtime import rpc, settings
 from antrea_egress.providers.base import UNKNOWN
 from egressctl.project import PROJECT_DIR, PROJECT_NAME, stack_file
 
-SECRET_PLACEHOLDER = "<secret: not read offline>"
+SECRET_PLACEHOLDER = "<secret: not read offline>"  # noqa: S105 - a placeholder, by design
 RANGE_HISTORY_TYPE = "pulumi-python:dynamic/antrea:IpRangeHistory"
 
 
