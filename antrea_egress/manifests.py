@@ -39,6 +39,11 @@ ANTREA_SUBNET_INFO_SINCE = "1.15"
 TKC_CNI = "antrea"
 
 WAIT_FOR = "pulumi.com/waitFor"
+# The stack is the source of truth for the guest objects it declares: an out-of-band edit of a
+# field it sets (a pool's nodeSelector, say) is taken back on the next `up` instead of failing
+# with a server-side-apply conflict (pulumi-kubernetes provider/pkg/await/await.go patchForce).
+PATCH_FORCE = "pulumi.com/patchForce"
+OWNED_BY_THE_STACK = {PATCH_FORCE: "true"}
 TKC_READY = "condition=Ready"
 # The agent that holds the IP sets IPAssigned=True together with status.egressIP and egressNode.
 # Not `jsonpath={.status.egressIP}`: antrea-controller writes `egressIP: ""` (the field has no
@@ -160,7 +165,11 @@ def external_ip_pool(zone: ZoneConfig) -> dict[str, Any]:
     return {
         "apiVersion": ANTREA_API,
         "kind": "ExternalIPPool",
-        "metadata": {"name": naming.external_ip_pool_name(zone.name), "labels": zone_labels(zone)},
+        "metadata": {
+            "name": naming.external_ip_pool_name(zone.name),
+            "labels": zone_labels(zone),
+            "annotations": dict(OWNED_BY_THE_STACK),
+        },
         "spec": {
             "ipRanges": [ip_range.to_antrea() for ip_range in zone.ip_ranges],
             "subnetInfo": zone.subnet_info(),
@@ -215,7 +224,7 @@ def egress(zone: ZoneConfig) -> dict[str, Any]:
         "metadata": {
             "name": naming.egress_name(zone.name),
             "labels": zone_labels(zone),
-            "annotations": {WAIT_FOR: EGRESS_ASSIGNED},
+            "annotations": {WAIT_FOR: EGRESS_ASSIGNED, **OWNED_BY_THE_STACK},
         },
         "spec": {
             "appliedTo": zone.applied_to.to_antrea(),

@@ -14,6 +14,9 @@ class Steps:
 
     def __init__(self) -> None:
         self.all_ops: dict[tuple[str, str], list[str]] = defaultdict(list)
+        # The op of each step's outputs event: for a refresh, what it found (same, update:
+        # drifted, delete: gone).
+        self.outcomes: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.order: list[tuple[str, str, str]] = []  # (event, type, name) as they came
 
     def __call__(self, event: EngineEvent) -> None:
@@ -28,6 +31,8 @@ class Steps:
             op = str(metadata.op.value if hasattr(metadata.op, "value") else metadata.op)
             if kind == "pre":
                 self.all_ops[key].append(op)
+            else:
+                self.outcomes[key].append(op)
             self.order.append((kind, *key))
 
     @property
@@ -49,6 +54,9 @@ class Steps:
             for (kind, name), ops in self.all_ops.items()
             if set(ops) - {"same", "read"} and not kind.startswith("pulumi:providers:")
         }
+
+    def outcome_of(self, name: str) -> list[str]:
+        return [op for (_, n), ops in self.outcomes.items() if n == name for op in ops]
 
     def index(self, kind: str, name: str) -> int:
         return next(i for i, (k, _, n) in enumerate(self.order) if k == kind and n == name)
