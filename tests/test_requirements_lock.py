@@ -130,7 +130,7 @@ def test_the_dev_lock_keeps_the_runtime_pins() -> None:
 def test_the_engine_pins_stay_exact() -> None:
     runtime, _ = parse_lock(read_lock("requirements.lock"))
     assert {name: runtime[name].version for name in ENGINE_PINS} == ENGINE_PINS
-    pinned = {
+    pinned: dict[str, str] = {
         canonicalize_name(r.name): str(r.specifier) for r in input_requirements("requirements.txt")
     }
     assert {name: pinned[name] for name in ENGINE_PINS} == {
