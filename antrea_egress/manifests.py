@@ -28,6 +28,8 @@ ANTREA_NSX_BLOCK = "antreaNSX"
 ANTREA_CONFIG_CHECKED = "antrea-egress/antrea-config-checked"
 # An annotation on the Egress recording that its pool kept `subnetInfo`.
 POOL_CHECKED = "antrea-egress/pool-checked"
+# An annotation on the pool naming its range history (the value matters only in previews).
+RANGE_HISTORY = "antrea-egress/range-history"
 # Antrea learnt ExternalIPPool.spec.subnetInfo (and the EgressSeparateSubnet gate) in 1.15; an
 # older CRD refuses the field under server-side apply and drops it on a plain create
 # (docs/antrea-and-tanzu.md §5.1), which check_pool_kept catches.
