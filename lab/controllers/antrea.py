@@ -68,7 +68,8 @@ class AntreaDouble(PollingController):
     ) -> None:
         super().__init__()
         self._guest = guest
-        self._assign_delay_s = assign_delay_s
+        # How long an agent takes to hold an allocated IP; tests stretch it.
+        self.assign_delay_s = assign_delay_s
         self._clock = clock or Clock()
         self._allocated_at: dict[str, float] = {}
 
@@ -131,7 +132,7 @@ class AntreaDouble(PollingController):
         if status.get("egressIP") == ip and holder in eligible:
             return  # assigned, and its Node still qualifies
         allocated_at = self._allocated_at.get(egress["metadata"]["uid"], 0.0)
-        if self._clock.now() - allocated_at < self._assign_delay_s:
+        if self._clock.now() - allocated_at < self.assign_delay_s:
             return
         if not eligible:
             failed = Condition(
