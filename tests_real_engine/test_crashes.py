@@ -1,7 +1,7 @@
 """The engine killed (SIGKILL, with every plugin it started, as when a CI runner dies) during
 `up`, at three points; then what the README tells the user to do: `pulumi cancel` (the dead
-run's lock), `pulumi refresh --clear-pending-creates`, then `pulumi up`. It must converge with nothing orphaned or doubled
-in NSX or the guest cluster.
+run's lock), `pulumi refresh --clear-pending-creates`, then `pulumi up`. It must converge with
+nothing orphaned or doubled in NSX or the guest cluster.
 """
 
 from __future__ import annotations
