@@ -88,7 +88,7 @@ class EgressZone(pulumi.ComponentResource):
         self.range_history = IpRangeHistory(
             f"{resource_name}-ranges",
             pool=naming.external_ip_pool_name(zone.name),
-            ip_ranges=[ip_range.to_antrea() for ip_range in zone.ip_ranges],
+            ip_ranges=manifests.ip_ranges(zone),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.pool = KubernetesObject(
@@ -151,12 +151,12 @@ class EgressZone(pulumi.ComponentResource):
             "cidr": zone.cidr,
             "gateway": zone.gateway,
             "vlan": zone.vlan,
-            "ipRanges": [ip_range.to_antrea() for ip_range in zone.ip_ranges],
+            "ipRanges": manifests.ip_ranges(zone),
             "segmentPath": self.segment_path,
             "tier1Path": self.tier1_path,
             "natMode": args.nat_mode,
             "namespace": zone.applied_to.namespace,
-            "podSelector": zone.applied_to.pod_selector.to_kubernetes(),
+            "podSelector": manifests.label_selector(zone.applied_to.pod_selector),
         }
 
     def _parent_tier1(self, resource_name: str, args: EgressZoneArgs) -> pulumi.Input[str]:

@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 import yaml
 
-from antrea_egress.config import NAMESPACE_NAME_LABEL, IpRange
+from antrea_egress.manifests import NAMESPACE_NAME_LABEL, ip_range_from_antrea
 from antrea_egress.nsx import paths
 from antrea_egress.providers.child_segment import (
     ChildSegmentSpec,
@@ -366,9 +366,7 @@ def _kubernetes_detail(inputs: dict[str, Any]) -> str:
     )
     spec = inputs.get("spec") or {}
     if inputs.get("kind") == "ExternalIPPool":
-        ranges = ", ".join(
-            ip_range_text(IpRange.model_validate(r)) for r in spec.get("ipRanges", [])
-        )
+        ranges = ", ".join(ip_range_text(ip_range_from_antrea(r)) for r in spec.get("ipRanges", []))
         info = spec.get("subnetInfo", {})
         via = f"{info.get('gateway')}/{info.get('prefixLength')} VLAN {info.get('vlan')}"
         return f"{name}: {ranges} via {via}"

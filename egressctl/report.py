@@ -22,6 +22,7 @@ from typing import Any, Final, Literal, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from antrea_egress import manifests
 from antrea_egress.config import IpRange, LabelSelector, StackConfig, ZoneConfig
 from antrea_egress.selectors import pods_text, selector_text
 
@@ -68,7 +69,7 @@ def _row_from_zone(config: StackConfig, zone: ZoneConfig) -> ReportRow:
         vsphere_namespace=config.cluster.vsphere_namespace,
         zone=zone.name,
         namespace=zone.applied_to.namespace,
-        pod_selector=selector_text(zone.applied_to.pod_selector.to_kubernetes()),
+        pod_selector=selector_text(manifests.label_selector(zone.applied_to.pod_selector)),
         egress_ips=egress_ips_text([ip_range_text(ip_range) for ip_range in zone.ip_ranges], None),
         assigned_ip=None,
         cidr=zone.cidr,
@@ -114,7 +115,7 @@ def _row_from_output(
         vsphere_namespace=vsphere_namespace,
         zone=name,
         namespace=_text(zone, "namespace", where),
-        pod_selector=selector_text(zone_pod_selector(name, zone).to_kubernetes()),
+        pod_selector=selector_text(manifests.label_selector(zone_pod_selector(name, zone))),
         egress_ips=egress_ips_text(_range_texts(zone, where), assigned_ip),
         assigned_ip=assigned_ip,
         cidr=_text(zone, "cidr", where),

@@ -53,7 +53,7 @@ from antrea_egress.config.loader import load_stack_config, load_stack_file, read
 from antrea_egress.config.selectors import LabelSelector, LabelSelectorRequirement
 from antrea_egress.config.sources import parse_stack_yaml
 from antrea_egress.config.stack import StackConfig
-from antrea_egress.config.zones import NAMESPACE_NAME_LABEL, AppliedTo, IpRange, ZoneConfig
+from antrea_egress.config.zones import AppliedTo, IpRange, ZoneConfig
 
 __all__ = [
     "AUTO_SEGMENT",
@@ -65,7 +65,6 @@ __all__ = [
     "KEY_ZONES",
     "MAX_ADDRESSES_PER_RANGE",
     "MAX_ZONES_PER_CLUSTER",
-    "NAMESPACE_NAME_LABEL",
     "STACK_KEYS",
     "ZONE_PREFIX_MAX",
     "AccessConfig",

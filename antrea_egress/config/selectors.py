@@ -19,12 +19,6 @@ class LabelSelectorRequirement(ConfigModel):
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
     values: list[LabelValue] = Field(default_factory=list)
 
-    def to_kubernetes(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"key": self.key, "operator": self.operator}
-        if self.values:
-            out["values"] = list(self.values)
-        return out
-
 
 _SELECTOR_KEYS: Final = frozenset(
     {"matchLabels", "matchExpressions", "match_labels", "match_expressions"}
@@ -70,12 +64,3 @@ class LabelSelector(ConfigModel):
             [(key, "In", frozenset([value])) for key, value in self.match_labels.items()]
             + [(req.key, req.operator, frozenset(req.values)) for req in self.match_expressions]
         )
-
-    def to_kubernetes(self) -> dict[str, Any]:
-        """The selector in Kubernetes form; `{}` when empty."""
-        out: dict[str, Any] = {}
-        if self.match_labels:
-            out["matchLabels"] = dict(self.match_labels)
-        if self.match_expressions:
-            out["matchExpressions"] = [item.to_kubernetes() for item in self.match_expressions]
-        return out

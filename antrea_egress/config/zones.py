@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 
@@ -22,9 +22,6 @@ from antrea_egress.config.selectors import LabelSelector
 
 if TYPE_CHECKING:
     from antrea_egress.config.cluster import ClusterConfig
-
-# The label the API server sets on every Namespace; the Egress selects its namespace by it.
-NAMESPACE_NAME_LABEL: Final = "kubernetes.io/metadata.name"
 
 
 class IpRange(ConfigModel):
@@ -70,12 +67,6 @@ class IpRange(ConfigModel):
         other_first, other_last = other.bounds
         return first <= other_last and other_first <= last
 
-    def to_antrea(self) -> dict[str, str]:
-        """The ExternalIPPool `ipRanges` item."""
-        if self.cidr is not None:
-            return {"cidr": self.cidr}
-        return {"start": str(self.start), "end": str(self.end)}
-
 
 class AppliedTo(ConfigModel):
     """The Pods of one namespace whose traffic leaves through the zone's egress IP."""
@@ -90,15 +81,6 @@ class AppliedTo(ConfigModel):
             self.namespace == other.namespace
             and self.pod_selector.requirements == other.pod_selector.requirements
         )
-
-    def to_antrea(self) -> dict[str, Any]:
-        """The Egress `appliedTo`; without a pod selector, all Pods of the namespace."""
-        out: dict[str, Any] = {
-            "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: self.namespace}}
-        }
-        if not self.pod_selector.is_empty:
-            out["podSelector"] = self.pod_selector.to_kubernetes()
-        return out
 
 
 class ZoneConfig(ConfigModel):
@@ -135,7 +117,3 @@ class ZoneConfig(ConfigModel):
     def effective_parent(self, cluster: ClusterConfig) -> str:
         """The parent segment path, or "auto" (the cluster's node segment, found at run time)."""
         return self.parent_segment or cluster.node_segment
-
-    def subnet_info(self) -> dict[str, Any]:
-        """The ExternalIPPool `subnetInfo`."""
-        return {"gateway": self.gateway, "prefixLength": self.prefix_length, "vlan": self.vlan}
