@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 from antrea_egress import manifests, naming, nsxt
 from antrea_egress.config import ClusterConfig, ZoneConfig
 from antrea_egress.kubernetes_object import KubernetesObject
+from antrea_egress.outputs import ZoneSummary, zone_summary
 from antrea_egress.providers.child_segment import ChildSegment, ChildSegmentArgs
 from antrea_egress.providers.parent_segment import ParentSegment
 from antrea_egress.providers.range_history import IpRangeHistory
@@ -139,25 +140,15 @@ class EgressZone(pulumi.ComponentResource):
         self.egress_node = assigned.apply(lambda a: a.node if a else None)
         self.segment_path = self.segment.path
         self.tier1_path = self.segment.tier1_path
-        self.summary = self._summary(args)
-        self.register_outputs(self.summary)
-
-    def _summary(self, args: EgressZoneArgs) -> dict[str, Any]:
-        """What a firewall team needs to know about the zone (a stack output per zone)."""
-        zone = args.zone
-        return {
-            "egressIP": self.egress_ip,
-            "egressNode": self.egress_node,
-            "cidr": zone.cidr,
-            "gateway": zone.gateway,
-            "vlan": zone.vlan,
-            "ipRanges": manifests.ip_ranges(zone),
-            "segmentPath": self.segment_path,
-            "tier1Path": self.tier1_path,
-            "natMode": args.nat_mode,
-            "namespace": zone.applied_to.namespace,
-            "podSelector": manifests.label_selector(zone.applied_to.pod_selector),
-        }
+        self.summary: ZoneSummary[pulumi.Output[str | None]] = zone_summary(
+            zone,
+            nat_mode=args.nat_mode,
+            egress_ip=self.egress_ip,
+            egress_node=self.egress_node,
+            segment_path=self.segment_path,
+            tier1_path=self.tier1_path,
+        )
+        self.register_outputs(self.summary.to_output())
 
     def _parent_tier1(self, resource_name: str, args: EgressZoneArgs) -> pulumi.Input[str]:
         """The Tier-1 for the NoSNAT rule: the parent's, which stays put while the child

@@ -25,6 +25,7 @@ from rich.table import Table
 
 from antrea_egress.config import ConfigError, StackConfig, load_stack_file
 from antrea_egress.kube import KubeAccess, KubeClient, KubeError
+from antrea_egress.outputs import OUTPUT_KUBECONFIG
 from egressctl import automation, report, verify
 from egressctl.automation import Operation, OperationResult, PulumiNotInstalledError
 from egressctl.discover import discover_stack, discovery_table
@@ -437,7 +438,7 @@ def _read_kubeconfig(path: Path) -> str:
 
 
 def _kubeconfig_output(stack: str, outputs: dict[str, Any]) -> str:
-    value = outputs.get("kubeconfig")
+    value = outputs.get(OUTPUT_KUBECONFIG)
     if not isinstance(value, str) or not value:
         _fail(
             f"stack {stack} has no kubeconfig output: deploy it first (egressctl up) or give "

@@ -27,9 +27,8 @@ from urllib.parse import urlsplit
 from rich.table import Table
 from rich.text import Text
 
-from antrea_egress import manifests, naming
+from antrea_egress import manifests, naming, outputs
 from antrea_egress.kube import KubeClient, KubeError, KubeNotFoundError
-from egressctl.report import zone_outputs, zone_pod_selector
 
 DEFAULT_IMAGE: Final = "curlimages/curl:8.11.1"
 PROBE_LABEL: Final = ("app.kubernetes.io/name", "egressctl-probe")
@@ -82,20 +81,18 @@ class _Settings:
 # --- probes from the stack outputs ---------------------------------------------------------
 
 
-def probes_from_outputs(outputs: Mapping[str, Any]) -> list[ZoneProbe]:
+def probes_from_outputs(stack_outputs: Mapping[str, Any]) -> list[ZoneProbe]:
     """One probe per zone of a deployed stack's outputs, sorted by zone.
 
     Raises ValueError naming the zone if its podSelector has matchExpressions: which labels
     satisfy them (and keep satisfying them) is not something a probe can decide reliably.
     """
-    return [_probe_for(name, zone) for name, zone in sorted(zone_outputs(outputs).items())]
+    summaries = outputs.read_zone_summaries(stack_outputs)
+    return [_probe_for(name, summary) for name, summary in sorted(summaries.items())]
 
 
-def _probe_for(name: str, zone: Mapping[str, Any]) -> ZoneProbe:
-    namespace = zone.get("namespace")
-    if not isinstance(namespace, str) or not namespace:
-        raise ValueError(f"stack outputs: zones.{name}.namespace is missing or not a string")
-    selector = zone_pod_selector(name, zone)
+def _probe_for(name: str, summary: outputs.ZoneSummary[str | None]) -> ZoneProbe:
+    selector = summary.pod_selector
     if selector.match_expressions:
         raise ValueError(
             f"zone {name}: its podSelector has matchExpressions, which a probe pod cannot be "
@@ -103,7 +100,7 @@ def _probe_for(name: str, zone: Mapping[str, Any]) -> ZoneProbe:
         )
     return ZoneProbe(
         zone=name,
-        namespace=namespace,
+        namespace=summary.namespace,
         pod_labels=dict(selector.match_labels),
         egress_name=naming.egress_name(name),
     )
