@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from antrea_egress import manifests, naming, nsxt
+from antrea_egress import manifests, naming, nat_rule
 from antrea_egress.config import ClusterConfig, ZoneConfig
 from antrea_egress.kubernetes_object import KubernetesObject
 from antrea_egress.outputs import ZoneSummary, zone_summary
@@ -17,10 +17,6 @@ from antrea_egress.providers.child_segment import ChildSegment, ChildSegmentArgs
 from antrea_egress.providers.parent_segment import ParentSegment
 from antrea_egress.providers.range_history import IpRangeHistory
 
-# UNCONFIRMED (docs/nsx-policy-api.md §2.2): the priority of NCP's own SNAT rules on the namespace
-# Tier-1. Lower numbers are evaluated first within the USER section, and the rule matches only
-# this zone's own CIDR, so 0 puts it ahead of any SNAT that could catch the same traffic.
-NO_SNAT_RULE_PRIORITY = 0
 EGRESS_ASSIGN_TIMEOUT = "10m"
 
 
@@ -79,9 +75,15 @@ class EgressZone(pulumi.ComponentResource):
         if args.nat_mode:
             if nsx is None:
                 raise ValueError("natMode needs the NSX-T provider for the NoSNAT rules")
-            tier1 = self._parent_tier1(resource_name, args)
-            self.no_snat_rule = self._no_snat_rule(
-                resource_name, zone, segment_id=segment_id, tags=tags, tier1_path=tier1, nsx=nsx
+            self.no_snat_rule = nat_rule.no_snat_rule(
+                f"{resource_name}-nosnat",
+                zone=zone.name,
+                segment_id=segment_id,
+                cidr=zone.cidr,
+                tags=tags,
+                tier1_path=self._parent_tier1(resource_name, args),
+                # After the segment: the rule's source is the segment's subnet.
+                opts=pulumi.ResourceOptions(parent=self, provider=nsx, depends_on=[self.segment]),
             )
             network_ready.append(self.no_snat_rule)
 
@@ -162,33 +164,6 @@ class EgressZone(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.cluster_ready)),
         )
         return parent.tier1_path
-
-    def _no_snat_rule(
-        self,
-        resource_name: str,
-        zone: ZoneConfig,
-        *,
-        segment_id: str,
-        tags: list[dict[str, str]],
-        tier1_path: pulumi.Input[str],
-        nsx: pulumi.ProviderResource,
-    ) -> pulumi.CustomResource:
-        rule_id = naming.nosnat_rule_id(segment_id)
-        rule: pulumi.CustomResource = nsxt.PolicyNatRule(
-            f"{resource_name}-nosnat",
-            action="NO_SNAT",
-            display_name=rule_id,
-            description=f"Antrea egress zone {zone.name}: its subnet leaves unchanged",
-            gateway_path=tier1_path,
-            source_networks=[zone.cidr],
-            firewall_match="BYPASS",
-            nsx_id=rule_id,
-            rule_priority=NO_SNAT_RULE_PRIORITY,
-            tags=[*tags, naming.MANAGED_BY_TAG],
-            # After the segment: the rule's source is the segment's subnet.
-            opts=pulumi.ResourceOptions(parent=self, provider=nsx, depends_on=[self.segment]),
-        )
-        return rule
 
     def _demo_workloads(
         self, resource_name: str, zone: ZoneConfig, on_guest: pulumi.ResourceOptions

@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeAlias
 
 from antrea_egress import manifests, outputs
-from antrea_egress.config import IpRange, StackConfig
+from antrea_egress.config import StackConfig
 from antrea_egress.selectors import pods_text, selector_text
+from egressctl.describe import ip_range_text
 
 Format: TypeAlias = Literal["md", "csv", "json"]
 FORMATS: Final[tuple[Format, ...]] = ("md", "csv", "json")
@@ -129,14 +130,6 @@ def egress_ips_text(ranges: Iterable[str], assigned_ip: str | None) -> str:
     """
     text = ", ".join(ranges)
     return f"{text} (assigned: {assigned_ip})" if assigned_ip else text
-
-
-def ip_range_text(ip_range: IpRange) -> str:
-    """A range as a firewall rule takes it: the cidr, `first-last`, or one address alone."""
-    if ip_range.is_cidr:
-        return ip_range.text
-    first, last = ip_range.bounds
-    return str(first) if first == last else f"{first}-{last}"
 
 
 # --- the audit trail -------------------------------------------------------------------------
