@@ -23,7 +23,7 @@ from antrea_egress import naming
 from antrea_egress.nsx.client import NsxClient
 from antrea_egress.nsx.errors import NsxError, NsxNotFoundError
 from antrea_egress.providers.base import NsxProvider, is_unknown
-from antrea_egress.rendering import TIER1_PLACEHOLDER, OfflineRendering, dynamic_type
+from antrea_egress.rendering import TARGET_NSX, TIER1_PLACEHOLDER, OfflineRendering, dynamic_type
 
 
 @dataclass(frozen=True)
@@ -116,4 +116,6 @@ OFFLINE = OfflineRendering(
     type=dynamic_type(ParentSegment),
     # The Tier-1 is read from a live NSX.
     outputs=lambda state, _: {**state, "tier1_path": TIER1_PLACEHOLDER},
+    target=TARGET_NSX,
+    detail=lambda inputs: f"reads the Tier-1 of {inputs['path']}",
 )

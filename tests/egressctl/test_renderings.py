@@ -8,7 +8,8 @@ import pytest
 from antrea_egress.providers import child_segment_inputs, node_segment, parent_segment
 from antrea_egress.providers.child_segment import ChildSegment
 from egressctl.offline import run_offline, stack_values
-from egressctl.render import RENDERINGS, RenderEngine
+from egressctl.render import RENDERINGS, RenderEngine, render_stack
+from nsxsim import LAB
 
 
 def declared_types(stack: str, **overrides: object) -> set[str]:
@@ -48,3 +49,9 @@ def test_a_dynamic_resource_types_only_properties_it_declares(
     attributes = set(vars(resource)["__annotations__"])  # its own, not the SDK's
 
     assert set(outputs) <= attributes <= {*inputs, *outputs}
+
+
+def test_an_explicit_parent_segment_is_a_read_of_nsx_in_the_plan() -> None:
+    (step,) = [s for s in render_stack("lab").plan if s.kind == "ParentSegment"]
+
+    assert (step.target, step.detail) == ("nsx", f"reads the Tier-1 of {LAB.node_segment_path}")
