@@ -14,6 +14,7 @@ from typing import Any, Final
 import pulumi
 
 from antrea_egress import naming, nsxt
+from antrea_egress.config import ClusterConfig, ZoneConfig
 from antrea_egress.nsx import paths
 from antrea_egress.nsxt_standin import POLICY_NAT_RULE_TYPE
 from antrea_egress.rendering import TARGET_NSX, NsxRequest, OfflineRendering
@@ -26,23 +27,23 @@ NO_SNAT_RULE_PRIORITY: Final = 0
 
 def no_snat_rule(
     resource_name: str,
+    cluster: ClusterConfig,
+    zone: ZoneConfig,
     *,
-    zone: str,
-    segment_id: str,
-    cidr: str,
-    tags: list[dict[str, str]],
     tier1_path: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
 ) -> pulumi.CustomResource:
     """The zone's NO_SNAT rule for its CIDR on the Tier-1 of its parent segment."""
+    segment_id = naming.child_segment_id(cluster.vsphere_namespace, cluster.name, zone.name)
     rule_id = naming.nosnat_rule_id(segment_id)
+    tags = naming.ownership_tags(cluster.vsphere_namespace, cluster.name, zone.name)
     rule: pulumi.CustomResource = nsxt.PolicyNatRule(
         resource_name,
         action="NO_SNAT",
         display_name=rule_id,
-        description=f"Antrea egress zone {zone}: its subnet leaves unchanged",
+        description=f"Antrea egress zone {zone.name}: its subnet leaves unchanged",
         gateway_path=tier1_path,
-        source_networks=[cidr],
+        source_networks=[zone.cidr],
         firewall_match="BYPASS",
         nsx_id=rule_id,
         rule_priority=NO_SNAT_RULE_PRIORITY,

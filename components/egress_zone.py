@@ -53,21 +53,10 @@ class EgressZone(pulumi.ComponentResource):
     ) -> None:
         super().__init__("antrea-egress:index:EgressZone", resource_name, None, opts)
         zone, cluster = args.zone, args.cluster
-        segment_id = naming.child_segment_id(cluster.vsphere_namespace, cluster.name, zone.name)
-        tags = naming.ownership_tags(cluster.vsphere_namespace, cluster.name, zone.name)
 
         self.segment = ChildSegment(
             f"{resource_name}-segment",
-            ChildSegmentArgs(
-                nsx_id=segment_id,
-                parent_path=args.parent_segment_path,
-                vlan=zone.vlan,
-                cidr=zone.cidr,
-                gateway=zone.gateway,
-                description=f"Antrea egress zone {zone.name} of {cluster.vsphere_namespace}/"
-                f"{cluster.name}",
-                tags=tags,
-            ),
+            ChildSegmentArgs.of_zone(cluster, zone, parent_path=args.parent_segment_path),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.cluster_ready)),
         )
         network_ready: list[pulumi.Resource] = [self.segment]
@@ -77,10 +66,8 @@ class EgressZone(pulumi.ComponentResource):
                 raise ValueError("natMode needs the NSX-T provider for the NoSNAT rules")
             self.no_snat_rule = nat_rule.no_snat_rule(
                 f"{resource_name}-nosnat",
-                zone=zone.name,
-                segment_id=segment_id,
-                cidr=zone.cidr,
-                tags=tags,
+                cluster,
+                zone,
                 tier1_path=self._parent_tier1(resource_name, args),
                 # After the segment: the rule's source is the segment's subnet.
                 opts=pulumi.ResourceOptions(parent=self, provider=nsx, depends_on=[self.segment]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import CheckFailure
@@ -18,6 +18,10 @@ from antrea_egress import addressing, naming
 from antrea_egress.nsx import paths
 from antrea_egress.nsx.errors import NsxError
 from antrea_egress.providers.base import is_unknown
+
+if TYPE_CHECKING:
+    # Only read: the dynamic-provider host need not import the configuration.
+    from antrea_egress.config import ClusterConfig, ZoneConfig
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,22 @@ class ChildSegmentArgs:
     gateway: pulumi.Input[str]
     description: pulumi.Input[str] | None = None
     tags: pulumi.Input[Sequence[pulumi.Input[Mapping[str, str]]]] | None = None
+
+    @classmethod
+    def of_zone(
+        cls, cluster: ClusterConfig, zone: ZoneConfig, *, parent_path: pulumi.Input[str]
+    ) -> ChildSegmentArgs:
+        """A zone's child segment: its id, its subnet and VLAN on the parent, its tags."""
+        return cls(
+            nsx_id=naming.child_segment_id(cluster.vsphere_namespace, cluster.name, zone.name),
+            parent_path=parent_path,
+            vlan=zone.vlan,
+            cidr=zone.cidr,
+            gateway=zone.gateway,
+            description=f"Antrea egress zone {zone.name} of {cluster.vsphere_namespace}/"
+            f"{cluster.name}",
+            tags=naming.ownership_tags(cluster.vsphere_namespace, cluster.name, zone.name),
+        )
 
     def props(self) -> dict[str, Any]:
         """The inputs by name (not asdict: Outputs must not be deep-copied)."""
