@@ -51,9 +51,9 @@ class Rule:
 
     @property
     def summary(self) -> str:
-        """The rule in words: the first sentence of its function's docstring."""
-        doc = " ".join((self.check.__doc__ or "").split())
-        return doc.split(": ")[0].split(". ")[0].removesuffix(".")
+        """The rule in words: the first paragraph of its function's docstring."""
+        first = (self.check.__doc__ or "").strip().split("\n\n")[0]
+        return " ".join(first.split()).removesuffix(".")
 
 
 _RANGE = "zones[].ipRanges[]"

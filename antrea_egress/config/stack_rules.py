@@ -74,10 +74,12 @@ def zone_names_unique(facts: StackFacts, at: Loc, key: KeyFunction) -> list[Prob
 
 
 def zones_select_different_pods(facts: StackFacts, at: Loc, key: KeyFunction) -> list[Problem]:
-    """Two zones may not select the same pods: Antrea applies one Egress to a pod, picking at
-    random among several ("If more than one Egress applies to a Pod ... the effective egress IP
-    will be selected randomly", Antrea docs/egress.md), while the firewall report would list
-    both zones' ranges for them."""
+    """No two zones select the same pods.
+
+    Antrea applies one Egress to a pod, picking at random among several ("If more than one
+    Egress applies to a Pod ... the effective egress IP will be selected randomly", Antrea
+    docs/egress.md), while the firewall report would list both zones' ranges for them.
+    """
     del at
     parsed = [
         (index, zone.applied_to)
@@ -109,8 +111,11 @@ _LONGEST_DISCOVERED_PARENT = "/infra/segments/vnet_00000000-0000-0000-0000-00000
 
 
 def nsx_paths_fit(facts: StackFacts, at: Loc, key: KeyFunction) -> list[Problem]:
-    """NSX refuses policy paths over 255 characters (error 500157); say so before the TKC is
-    built, not halfway through the first `up`."""
+    """Every NSX path of a zone fits NSX's limit of 255 characters.
+
+    NSX refuses longer policy paths (error 500157); say so before the TKC is built, not
+    halfway through the first `up`.
+    """
     del at, key
     cluster = facts.cluster
     if cluster is None or not cluster._has("name") or not cluster._has("vsphere_namespace"):
@@ -212,8 +217,10 @@ def vlan_unique_per_parent(facts: StackFacts, at: Loc, key: KeyFunction) -> list
 
 
 def rendering_names_the_node_segment(facts: StackFacts, at: Loc, key: KeyFunction) -> list[Problem]:
-    """Rendering YAML (renderYamlTo) needs no cluster, so nothing may depend on reading one:
-    the node segment is a path, not "auto"."""
+    """With renderYamlTo the node segment is a path, not "auto".
+
+    Rendering YAML needs no cluster, so nothing may depend on reading one.
+    """
     del at, key
     cluster = facts.cluster
     if facts.render_yaml_to and cluster is not None and cluster.node_segment == AUTO_SEGMENT:
@@ -228,7 +235,10 @@ def rendering_names_the_node_segment(facts: StackFacts, at: Loc, key: KeyFunctio
 
 
 def demo_namespaces_distinct(facts: StackFacts, at: Loc, key: KeyFunction) -> list[Problem]:
-    """Demo workloads own their namespace: two zones cannot both create the same one."""
+    """With demoWorkloads no two zones share a namespace.
+
+    Demo workloads own their namespace: two zones cannot both create the same one.
+    """
     del at
     if not facts.demo_workloads:
         return []

@@ -115,7 +115,7 @@ def values_fit_operator(
 
 
 def gateway_inside_subnet(zone: ZoneConfig, at: Loc, key: KeyFunction) -> list[Problem]:
-    """The gateway is a host of the zone's CIDR: inside it, not its network or broadcast."""
+    """The gateway is a host of the zone's CIDR, not its network or broadcast address."""
     del key
     if not zone._has("cidr", "gateway"):
         return []
@@ -124,8 +124,10 @@ def gateway_inside_subnet(zone: ZoneConfig, at: Loc, key: KeyFunction) -> list[P
 
 
 def ranges_inside_subnet(zone: ZoneConfig, at: Loc, key: KeyFunction) -> list[Problem]:
-    """Each range is well formed, inside the zone's CIDR and clear of the gateway, the network
-    and the broadcast address."""
+    """Each range lies inside the zone's CIDR, clear of its gateway, network and broadcast.
+
+    A range's own rules (IpRange) come first: a range that breaks them is not placed.
+    """
     if not zone._has("ip_ranges"):
         return []
     return [
