@@ -24,7 +24,6 @@ from antrea_egress.config.keys import (
 )
 from antrea_egress.config.limits import AUTO_SEGMENT, MAX_ZONES_PER_CLUSTER
 from antrea_egress.config.zone_rules import valid_ranges
-from antrea_egress.nsx import paths
 
 if TYPE_CHECKING:
     from antrea_egress.config.cluster import ClusterConfig
@@ -130,9 +129,7 @@ def nsx_paths_fit(facts: StackFacts, at: Loc, key: KeyFunction) -> list[Problem]
         if parent is None and cluster._has("node_segment") and cluster.node_segment != AUTO_SEGMENT:
             parent = cluster.node_segment
         segment_id = naming.child_segment_id(cluster.vsphere_namespace, cluster.name, zone.name)
-        longest = paths.binding_map_path(
-            segment_id, naming.binding_map_id(parent or _LONGEST_DISCOVERED_PARENT)
-        )
+        longest = naming.binding_map_path(segment_id, parent or _LONGEST_DISCOVERED_PARENT)
         if len(longest) > naming.NSX_PATH_MAX_LENGTH:
             problems.append(
                 (

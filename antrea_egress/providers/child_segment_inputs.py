@@ -98,7 +98,7 @@ class ChildSegmentSpec:
 
     @property
     def binding_map_path(self) -> str:
-        return paths.binding_map_path(self.nsx_id, naming.binding_map_id(self.parent_path))
+        return naming.binding_map_path(self.nsx_id, self.parent_path)
 
     def nsx_tags(self) -> list[dict[str, str]]:
         return [naming.MANAGED_BY_TAG, *({"scope": s, "tag": t} for s, t in self.tags)]
@@ -223,7 +223,7 @@ def _tag_problem(tag: Any) -> str | None:
 
 
 def _path_length_problem(nsx_id: str, parent_path: str) -> str | None:
-    longest = paths.binding_map_path(nsx_id, naming.binding_map_id(parent_path))
+    longest = naming.binding_map_path(nsx_id, parent_path)
     if len(longest) > naming.NSX_PATH_MAX_LENGTH:
         return (
             f"the binding map path {longest} is {len(longest)} characters long; NSX allows "
