@@ -38,6 +38,8 @@ ANTREA_NSX_BLOCK = "antreaNSX"
 ANTREA_CONFIG_CHECKED = "antrea-egress/antrea-config-checked"
 # An annotation on the Egress recording that its pool kept `subnetInfo`.
 POOL_CHECKED = "antrea-egress/pool-checked"
+# An annotation on the pool naming its range history (the value matters only in previews).
+RANGE_HISTORY = "antrea-egress/range-history"
 # Antrea learnt ExternalIPPool.spec.subnetInfo (and the EgressSeparateSubnet gate) in 1.15; an
 # older CRD refuses the field under server-side apply and drops it on a plain create
 # (docs/antrea-and-tanzu.md §5.1), which check_pool_kept catches.
@@ -47,6 +49,11 @@ ANTREA_SUBNET_INFO_SINCE = "1.15"
 TKC_CNI = "antrea"
 
 WAIT_FOR = "pulumi.com/waitFor"
+# The stack is the source of truth for the guest objects it declares: an out-of-band edit of a
+# field it sets (a pool's nodeSelector, say) is taken back on the next `up` instead of failing
+# with a server-side-apply conflict (pulumi-kubernetes provider/pkg/await/await.go patchForce).
+PATCH_FORCE = "pulumi.com/patchForce"
+OWNED_BY_THE_STACK = {PATCH_FORCE: "true"}
 TKC_READY = "condition=Ready"
 # The agent that holds the IP sets IPAssigned=True together with status.egressIP and egressNode.
 # Not `jsonpath={.status.egressIP}`: antrea-controller writes `egressIP: ""` (the field has no
@@ -228,7 +235,11 @@ def external_ip_pool(zone: ZoneConfig) -> dict[str, Any]:
     return {
         "apiVersion": ANTREA_API,
         "kind": "ExternalIPPool",
-        "metadata": {"name": naming.external_ip_pool_name(zone.name), "labels": zone_labels(zone)},
+        "metadata": {
+            "name": naming.external_ip_pool_name(zone.name),
+            "labels": zone_labels(zone),
+            "annotations": dict(OWNED_BY_THE_STACK),
+        },
         "spec": {
             "ipRanges": ip_ranges(zone),
             "subnetInfo": subnet_info(zone),
@@ -283,7 +294,7 @@ def egress(zone: ZoneConfig) -> dict[str, Any]:
         "metadata": {
             "name": naming.egress_name(zone.name),
             "labels": zone_labels(zone),
-            "annotations": {WAIT_FOR: EGRESS_ASSIGNED},
+            "annotations": {WAIT_FOR: EGRESS_ASSIGNED, **OWNED_BY_THE_STACK},
         },
         "spec": {
             "appliedTo": applied_to(zone.applied_to),

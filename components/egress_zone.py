@@ -81,9 +81,18 @@ class EgressZone(pulumi.ComponentResource):
             ip_ranges=manifests.ip_ranges(zone),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        pool = manifests.external_ip_pool(zone)
+        # Keyed on the range history's id, which is unknown while a preview plans its
+        # replacement: pulumi-kubernetes then previews the new pool from its inputs instead of
+        # a server-side dry run, which would reach Antrea's webhook as an edit of the pool still
+        # in place and fail the preview ("existing IPRanges ... cannot be deleted"). `up`
+        # deletes the old pool first.
+        pool["metadata"].setdefault("annotations", {})[manifests.RANGE_HISTORY] = (
+            self.range_history.id
+        )
         self.pool = KubernetesObject(
             f"{resource_name}-pool",
-            manifests.external_ip_pool(zone),
+            pool,
             opts=pulumi.ResourceOptions.merge(
                 on_guest,
                 pulumi.ResourceOptions(

@@ -27,6 +27,7 @@ from antrea_egress.providers.base import UNKNOWN
 from egressctl.project import PROJECT_DIR, PROJECT_NAME, stack_file
 
 SECRET_PLACEHOLDER = "<secret: not read offline>"  # noqa: S105 - a placeholder, by design
+RANGE_HISTORY_TYPE = "pulumi-python:dynamic/antrea:IpRangeHistory"
 
 
 @dataclass
@@ -124,7 +125,10 @@ class OfflineEngine(pulumi.runtime.Mocks):
 
 def _resource_id(args: pulumi.runtime.MockResourceArgs) -> str:
     """The id a create returns. pulumi-kubernetes ids an object `<namespace>/<name>`, or
-    `<name>` when cluster-scoped (provider/pkg/provider/provider.go fqObjName)."""
+    `<name>` when cluster-scoped (provider/pkg/provider/provider.go fqObjName); the range
+    history is id'd by its pool (IpRangeHistoryProvider.create, which needs no network)."""
+    if args.typ == RANGE_HISTORY_TYPE:
+        return str(args.inputs["pool"])
     metadata = args.inputs.get("metadata") if args.typ.startswith("kubernetes:") else None
     if isinstance(metadata, dict) and metadata.get("name"):
         namespace = metadata.get("namespace")

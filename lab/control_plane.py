@@ -28,6 +28,7 @@ STARTUP_TIMEOUT_S = 120.0
 # The service range is local to each API server; nothing routes to it.
 SERVICE_CIDR = "10.0.0.0/24"
 ADMIN_GROUP = "system:masters"
+CONTROLLER_MANAGER_USER = "system:kube-controller-manager"
 MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
 
 
@@ -201,8 +202,24 @@ class ControlPlane:
         return server
 
     def _start_controller_manager(self, server: ApiServer) -> None:
+        # Its own identity, as a cluster's controller manager has: what it writes (the garbage
+        # collector removing a deletion finalizer, say) is then told apart from the program.
+        cert_file, key_file = self._write_pair(
+            f"{server.name}-controller-manager",
+            self._ca.issue_cert(
+                "kube-controller-manager",  # a SAN; Kubernetes takes the user from the CN
+                common_name=CONTROLLER_MANAGER_USER,
+                organization_name=ADMIN_GROUP,
+            ),
+        )
+        user = {
+            "client-certificate-data": _b64(cert_file.read_bytes()),
+            "client-key-data": _b64(key_file.read_bytes()),
+        }
         kubeconfig = self._dir / f"{server.name}-controller-manager.kubeconfig"
-        kubeconfig.write_text(server.kubeconfig)
+        kubeconfig.write_text(
+            _kubeconfig(server.name, server.credentials.server, self.ca_pem, user)
+        )
         kubeconfig.chmod(0o600)
         self._spawn(
             f"kube-controller-manager-{server.name}",

@@ -98,7 +98,13 @@ class LabProgram:
         }
         self.stack().set_all_config(config)
 
+    @property
+    def checkpoint_path(self) -> Path:
+        """The stack's state file, where the file backend keeps it."""
+        return self.state_dir / ".pulumi" / "stacks" / PROJECT / f"{self.stack_name}.json"
+
+    def checkpoint_text(self) -> str:
+        return self.checkpoint_path.read_text()
+
     def checkpoint(self) -> dict[str, Any]:
-        """The stack's state file as the file backend stores it."""
-        path = self.state_dir / ".pulumi" / "stacks" / PROJECT / f"{self.stack_name}.json"
-        return dict(json.loads(path.read_text()))
+        return dict(json.loads(self.checkpoint_text()))

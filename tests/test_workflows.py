@@ -6,8 +6,10 @@ workflow token. deploy.yml (main only): staging (`egressctl up` then `egressctl 
 preview of prod in preview-prod (its changes on the run's summary page), then prod, each in its
 GitHub environment. Every job that reaches NSX runs on the runner `vars.RUNNER_LABEL`
 names. Both take the backend and secrets provider from repository variables and secrets from
-`secrets.*` through step `env:` only. .ci/actionlint.sh lints both, checking the tool's tarball
-before it extracts it.
+`secrets.*` through step `env:` only. Supply chain: every action pinned to a verified commit SHA
+with its release in a comment, step inputs checked against that release's action.yml, Python
+packages only from the hash locks, `pulumi install` without a package index. .ci/actionlint.sh
+lints both, checking the tool's tarball before it extracts it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,16 +39,76 @@ PREVIEW = WORKFLOWS / "preview.yml"
 DEPLOY = WORKFLOWS / "deploy.yml"
 ACTIONLINT = ROOT / ".ci" / "actionlint.sh"
 
-# pulumi/actions v7 inputs (docs/pulumi-engine.md §5.1 and pulumi/actions:action.yml).
-PULUMI_ACTION_V7_INPUTS = {
-    "command", "stack-name", "work-dir", "pulumi-version", "pulumi-version-file", "cloud-url",
-    "secrets-provider", "comment-on-pr", "comment-on-pr-number", "edit-pr-comment",
-    "comment-on-summary", "github-token", "diff", "refresh", "expect-no-changes", "upsert",
-    "config-map", "policyPacks", "policyPackConfigs", "plan", "always-include-summary",
-    "suppress-outputs", "suppress-progress", "target", "target-dependents", "exclude", "replace",
-    "parallel", "message", "color", "remove", "exclude-protected", "continue-on-error",
-    "log-verbosity", "debug",
+
+@dataclass(frozen=True)
+class PinnedAction:
+    """An action at the commit its release tag named when it was pinned, and the inputs that
+    commit's action.yml declares (actionlint cannot check inputs once a step names a SHA)."""
+
+    version: str
+    sha: str
+    inputs: frozenset[str]
+
+
+# Each SHA was read from a clone of the action's repository (`git rev-parse <tag>^{commit}`), and
+# its inputs from `git show <tag>:action.yml`. To move one: the same two commands at the new tag,
+# then the `uses:` lines of both workflows.
+PINNED_ACTIONS = {
+    "actions/checkout": PinnedAction(
+        "v5.1.0",
+        "fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09",
+        frozenset({
+            "allow-unsafe-pr-checkout", "clean", "fetch-depth", "fetch-tags", "filter",
+            "github-server-url", "lfs", "path", "persist-credentials", "ref", "repository",
+            "set-safe-directory", "show-progress", "sparse-checkout", "sparse-checkout-cone-mode",
+            "ssh-key", "ssh-known-hosts", "ssh-strict", "ssh-user", "submodules", "token",
+        }),
+    ),
+    "actions/setup-python": PinnedAction(
+        "v6.3.0",
+        "ece7cb06caefa5fff74198d8649806c4678c61a1",
+        frozenset({
+            "allow-prereleases", "architecture", "cache", "cache-dependency-path", "check-latest",
+            "freethreaded", "pip-install", "pip-version", "python-version", "python-version-file",
+            "token", "update-environment",
+        }),
+    ),
+    "pulumi/actions": PinnedAction(
+        "v7.0.0",
+        "8e5e406f4007fca908480587cb9893c07090f58d",
+        frozenset({
+            "always-include-summary", "cloud-url", "color", "command", "comment-on-pr",
+            "comment-on-pr-number", "comment-on-summary", "config-map", "continue-on-error",
+            "debug", "diff", "edit-pr-comment", "exclude", "exclude-dependents",
+            "exclude-protected", "expect-no-changes", "github-token", "log-flow", "log-verbosity",
+            "message", "parallel", "plan", "policyPackConfigs", "policyPacks", "pulumi-version",
+            "pulumi-version-file", "refresh", "remove", "replace", "secrets-provider",
+            "stack-name", "suppress-outputs", "suppress-progress", "target", "target-dependents",
+            "upsert", "work-dir",
+        }),
+    ),
+    "actions/upload-artifact": PinnedAction(
+        "v6.0.0",
+        "b7c566a772e6b6bfb58ed0dc250532a479d7789f",
+        frozenset({
+            "compression-level", "if-no-files-found", "include-hidden-files", "name", "overwrite",
+            "path", "retention-days",
+        }),
+    ),
 }  # fmt: skip
+# A `uses:` line as it must be written: owner/repo@<40-hex commit> # vX.Y.Z
+USES_LINE = re.compile(
+    r"^\s*(?:-\s+)?uses:\s*(?P<action>[\w.-]+/[\w./-]+)@(?P<ref>\S+)"
+    r"(?:\s+#\s*(?P<comment>\S+))?\s*$"
+)
+SHA = re.compile(r"^[0-9a-f]{40}$")
+INSTALL_DEV_LOCK = (
+    r"^python -m pip install --require-hashes --only-binary :all: -r requirements-dev\.lock$"
+)
+PROGRAM_VENV = (
+    r"^python -m venv venv\n"
+    r"venv/bin/python -m pip install --require-hashes --only-binary :all: -r requirements\.lock\n?$"
+)
 
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 SECRET_REF = re.compile(r"^\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
@@ -248,12 +311,13 @@ def test_preview_checks_come_before_the_cloud(preview_job: dict[str, Any]) -> No
     order = [
         step_index(preview_job, "checkout", uses("actions/checkout@")),
         step_index(preview_job, "setup-python", uses("actions/setup-python@")),
-        step_index(preview_job, "pip install", runs(r"pip install -r requirements-dev\.txt")),
+        step_index(preview_job, "pip install", runs(INSTALL_DEV_LOCK)),
         step_index(preview_job, "ruff check", runs(r"^ruff check \.$")),
         step_index(preview_job, "ruff format", runs(r"^ruff format --check \.$")),
         step_index(preview_job, "mypy", runs(r"^mypy\b")),
         step_index(preview_job, "pytest", runs(r"^python -m pytest\b")),
         step_index(preview_job, "CLI install", lambda s: is_pulumi_action(s) and not command(s)),
+        step_index(preview_job, "program venv", runs(PROGRAM_VENV)),
         step_index(preview_job, "pulumi install", runs(r"^pulumi install$")),
         step_index(preview_job, "credentials", runs(r"KUBECONFIG=")),
         step_index(preview_job, "preview", lambda s: command(s) == "preview"),
@@ -370,8 +434,9 @@ def test_prod_is_previewed_summarized_and_uploaded(deploy: dict[str, Any]) -> No
     order = [
         step_index(job, "checkout", uses("actions/checkout@")),
         step_index(job, "setup-python", uses("actions/setup-python@")),
-        step_index(job, "pip install", runs(r"pip install -r requirements-dev\.txt")),
+        step_index(job, "pip install", runs(INSTALL_DEV_LOCK)),
         step_index(job, "CLI install", lambda s: is_pulumi_action(s) and not command(s)),
+        step_index(job, "program venv", runs(PROGRAM_VENV)),
         step_index(job, "pulumi install", runs(r"^pulumi install$")),
         step_index(job, "login", runs(r"^\s*pulumi login\b")),
         step_index(job, "credentials", runs(r"KUBECONFIG=")),
@@ -489,8 +554,9 @@ def test_deploy_installs_then_updates_then_verifies(deploy: dict[str, Any], stac
     order = [
         step_index(job, "checkout", uses("actions/checkout@")),
         step_index(job, "setup-python", uses("actions/setup-python@")),
-        step_index(job, "pip install", runs(r"pip install -r requirements-dev\.txt")),
+        step_index(job, "pip install", runs(INSTALL_DEV_LOCK)),
         step_index(job, "CLI install", lambda s: is_pulumi_action(s) and not command(s)),
+        step_index(job, "program venv", runs(PROGRAM_VENV)),
         step_index(job, "pulumi install", runs(r"^pulumi install$")),
         step_index(job, "login", runs(r"^\s*pulumi login\b")),
         step_index(job, "credentials", runs(r"KUBECONFIG=")),
@@ -657,19 +723,117 @@ def test_run_scripts_hold_no_expressions(workflow: tuple[Path, dict[str, Any]]) 
         assert "${{" not in str(script), f"{path.name}: expression inside run: {script!r}"
 
 
-def test_actions_are_pinned_to_a_major_or_a_commit(
+def uses_lines(path: Path) -> list[re.Match[str]]:
+    """Every `uses:` line of a workflow, raw (YAML drops the version comments)."""
+    lines = [line for line in path.read_text().splitlines() if re.match(r"^\s*(-\s+)?uses:", line)]
+    matches = [USES_LINE.match(line) for line in lines]
+    assert all(matches), [line for line, m in zip(lines, matches, strict=True) if not m]
+    return [m for m in matches if m]
+
+
+def test_actions_are_pinned_to_a_commit_with_its_release_in_a_comment(
     workflow: tuple[Path, dict[str, Any]],
 ) -> None:
     path, data = workflow
-    refs = [str(value) for where, value in walk(data) if where and where[-1] == "uses"]
-    assert refs
-    for ref in refs:
-        assert re.fullmatch(r"[\w.-]+/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})", ref), (
-            f"{path.name}: {ref} is not pinned to a version or commit"
+    lines = uses_lines(path)
+    parsed = [str(value) for where, value in walk(data) if where and where[-1] == "uses"]
+    assert lines and len(lines) == len(parsed), "a `uses:` the line scan missed"
+    for line in lines:
+        action, ref, comment = line["action"], line["ref"], line["comment"]
+        assert SHA.fullmatch(ref), f"{path.name}: {action}@{ref} is not pinned to a commit SHA"
+        assert comment and re.fullmatch(r"v\d+\.\d+\.\d+", comment), (
+            f"{path.name}: {action}@{ref} has no `# vX.Y.Z` comment naming its release"
+        )
+        pinned = PINNED_ACTIONS.get(action)
+        assert pinned, f"{path.name}: {action} is not in PINNED_ACTIONS (SHA and inputs unread)"
+        assert (ref, comment) == (pinned.sha, pinned.version), (
+            f"{path.name}: {action}@{ref} # {comment}, verified: {pinned.sha} # {pinned.version}"
         )
 
 
-def test_pulumi_actions_v7_with_known_inputs_and_a_pinned_cli(
+@pytest.mark.parametrize(
+    "line",
+    [
+        "      - uses: actions/checkout@v5",
+        "      - uses: actions/checkout@v5.1.0",
+        "      - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09",
+        "      - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09 # latest",
+        "      - uses: actions/checkout@93cb6efe18208431cddfb8368fd83d5badbf9bfd # v5.1.0",
+        "        uses: actions/cache@0c45773b623bea8c8e75f6c82b208c3cf94ea4f9 # v4.0.0",
+    ],
+)
+def test_a_tag_a_bare_sha_or_an_unverified_pin_is_refused(line: str, tmp_path: Path) -> None:
+    path = tmp_path / "w.yml"
+    path.write_text(f"jobs:\n  j:\n    steps:\n{line}\n")
+    data = load(path)
+    with pytest.raises(AssertionError):
+        test_actions_are_pinned_to_a_commit_with_its_release_in_a_comment((path, data))
+
+
+def test_each_step_passes_only_inputs_its_pinned_action_declares(
+    workflow: tuple[Path, dict[str, Any]],
+) -> None:
+    path, data = workflow
+    for name, job in all_jobs(data):
+        for step in steps(job):
+            if "uses" not in step:
+                continue
+            action = str(step["uses"]).split("@", 1)[0]
+            unknown = set(step.get("with") or {}) - PINNED_ACTIONS[action].inputs
+            assert not unknown, f"{path.name}: {name}: {action} has no input {sorted(unknown)}"
+
+
+def test_checkout_leaves_no_token_in_the_clone(workflow: tuple[Path, dict[str, Any]]) -> None:
+    path, data = workflow
+    for name, job in all_jobs(data):
+        step = steps(job)[step_index(job, "checkout", uses("actions/checkout@"))]
+        assert (step.get("with") or {}).get("persist-credentials") is False, f"{path.name}: {name}"
+
+
+def test_python_packages_come_only_from_the_hash_locks(
+    workflow: tuple[Path, dict[str, Any]],
+) -> None:
+    path, data = workflow
+    scripts = [str(value) for where, value in walk(data) if where and where[-1] == "run"]
+    installs = [line for s in scripts for line in s.splitlines() if re.search(r"\bpip\b", line)]
+    assert installs
+    for line in installs:
+        assert re.search(
+            r"-m pip install --require-hashes --only-binary :all: -r requirements(-dev)?\.lock$",
+            line.strip(),
+        ), f"{path.name}: {line.strip()!r} installs something unlocked"
+    for _, job in all_jobs(data):
+        setup = steps(job)[step_index(job, "setup-python", uses("actions/setup-python@"))]
+        assert setup["with"]["cache-dependency-path"] == "requirements*.lock"
+
+
+def test_pulumi_install_cannot_fetch_python_packages(
+    workflow: tuple[Path, dict[str, Any]],
+) -> None:
+    """./venv is filled from requirements.lock first; `pulumi install` (which runs `pip install
+    --upgrade pip setuptools wheel` and `pip install -r requirements.txt` there, see
+    pulumi/pulumi sdk/python/toolchain/pip.go) then gets no package index, and builds the
+    generated SDK with ./venv's locked setuptools instead of an isolated, downloaded one."""
+    path, data = workflow
+    for name, job in all_jobs(data):
+        venv = step_index(job, "program venv", runs(PROGRAM_VENV))
+        install = step_index(job, "pulumi install", runs(r"^pulumi install$"))
+        assert venv < install, f"{path.name}: {name}"
+        env = steps(job)[install].get("env") or {}
+        # pip reads PIP_NO_BUILD_ISOLATION inverted: "0" means --no-build-isolation.
+        assert env == {"PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0"}, f"{path.name}: {name}"
+
+
+def test_the_locks_hold_what_pulumi_install_upgrades() -> None:
+    locked = {
+        line.split("==", 1)[0]
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if re.match(r"^[a-z0-9][a-z0-9._-]*==", line)
+    }
+    assert {"pip", "setuptools", "wheel"} <= locked
+
+
+def test_pulumi_actions_with_known_inputs_and_a_pinned_cli(
     workflow: tuple[Path, dict[str, Any]],
 ) -> None:
     path, data = workflow
@@ -678,9 +842,7 @@ def test_pulumi_actions_v7_with_known_inputs_and_a_pinned_cli(
         pulumi_steps = [s for s in steps(job) if is_pulumi_action(s)]
         assert pulumi_steps, f"{path.name}: a job without pulumi/actions"
         for step in pulumi_steps:
-            assert step["uses"] == "pulumi/actions@v7"
             inputs = step.get("with") or {}
-            assert set(inputs) <= PULUMI_ACTION_V7_INPUTS, set(inputs) - PULUMI_ACTION_V7_INPUTS
             version = resolve_env(inputs.get("pulumi-version"), job.get("env", {}), data["env"])
             assert SEMVER.fullmatch(str(version)), f"{path.name}: CLI version {version!r}"
             versions.add(version)

@@ -6,16 +6,15 @@ the engine reported and what NSX and both API servers hold.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pulumi.automation import EngineEvent
 
 from antrea_egress import naming
 from lab.lab import Lab
 from lab.program import LabProgram
 from lab.stack import CLUSTER, ZONES
+from tests_real_engine.steps import operate
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -41,35 +40,6 @@ EXPECTED = {
     ("pulumi-python:dynamic/nsx:NodeSegment", f"{CLUSTER}-node-segment"),
     ("pulumi:providers:pulumi-python", "default"),
 } | {(kind, name.format(zone=zone)) for zone in ZONES for kind, name in PER_ZONE}
-
-
-class Steps:
-    """The engine's steps of one operation, from its event stream."""
-
-    def __init__(self) -> None:
-        self.ops: dict[tuple[str, str], str] = {}
-        self.order: list[tuple[str, str, str]] = []  # (event, type, name) as they came
-
-    def __call__(self, event: EngineEvent) -> None:
-        for kind, payload in (
-            ("pre", event.resource_pre_event),
-            ("outputs", event.res_outputs_event),
-        ):
-            if payload is None:
-                continue
-            metadata = payload.metadata
-            key = (metadata.type, metadata.urn.rsplit("::", 1)[-1])
-            self.ops[key] = str(metadata.op.value if hasattr(metadata.op, "value") else metadata.op)
-            self.order.append((kind, *key))
-
-    def index(self, kind: str, name: str) -> int:
-        return next(i for i, (k, _, n) in enumerate(self.order) if k == kind and n == name)
-
-
-def operate(call: Callable[..., Any], **kwargs: Any) -> tuple[Any, Steps]:
-    steps = Steps()
-    result = call(on_event=steps, **kwargs)
-    return result, steps
 
 
 def test_the_first_preview_of_a_new_stack_lists_every_resource(program: LabProgram) -> None:

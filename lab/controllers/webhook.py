@@ -41,6 +41,8 @@ class Review:
     new_ranges: list[dict[str, Any]]
     allowed: bool
     message: str
+    dry_run: bool
+    user: str
 
 
 def validate(
@@ -197,6 +199,8 @@ class AdmissionWebhook:
                 new_ranges=list((new.get("spec") or {}).get("ipRanges") or []),
                 allowed=problem is None,
                 message=problem or "",
+                dry_run=bool(request.get("dryRun")),
+                user=str((request.get("userInfo") or {}).get("username")),
             )
         )
         response: dict[str, Any] = {"uid": request.get("uid"), "allowed": problem is None}

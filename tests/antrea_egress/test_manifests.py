@@ -232,3 +232,11 @@ def test_a_pool_without_subnet_info_names_the_antrea_version() -> None:
     assert manifests.check_pool_kept(zone, manifests.external_ip_pool(zone)["spec"]) == "kept"
     with pytest.raises(manifests.PoolPrunedError, match=r"Antrea is older than 1\.15"):
         manifests.check_pool_kept(zone, {"ipRanges": [], "nodeSelector": {}})
+
+
+def test_the_stack_owns_the_fields_it_sets_on_pool_and_egress() -> None:
+    """Out-of-band edits of those fields are taken back by the next `up` (server-side apply
+    with force) instead of failing on a field-manager conflict; shown under the real engine."""
+    zone = stack("prod").zones[0]
+    for manifest in (manifests.external_ip_pool(zone), manifests.egress(zone)):
+        assert manifest["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"

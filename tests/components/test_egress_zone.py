@@ -53,7 +53,10 @@ def test_routed_mode_has_no_nosnat_rule() -> None:
     run = run_program("prod", values=values)
     assert run.by_type(NAT_RULE) == []
     assert run.by_type("pulumi:providers:nsxt") == []  # nor the NSX-T provider it needs
-    assert run.one(POOL).dependencies == [run.one("ChildSegment").urn]
+    assert set(run.one(POOL).dependencies) == {
+        run.one("ChildSegment").urn,
+        run.one("IpRangeHistory").urn,  # the annotation that names it
+    }
     assert run.exports["zones"]["prod"]["natMode"] is False
 
 
@@ -172,3 +175,15 @@ def test_the_egress_waits_for_the_pool_check() -> None:
     egress = run.one("crd.antrea.io/v1beta1:Egress")
     assert egress.inputs["metadata"]["annotations"]["antrea-egress/pool-checked"] == "kept"
     assert run.one(POOL).urn in property_dependencies(egress, "metadata")
+
+
+def test_the_pool_names_its_range_history_so_a_replacement_is_previewed_from_inputs() -> None:
+    """In a preview that replaces the history, its id is unknown, so pulumi-kubernetes skips
+    the server-side dry run of the new pool (which Antrea's webhook would refuse as an edit
+    of the pool still in place): shown under the real engine in tests_real_engine."""
+    run = run_program("prod")
+    pool = run.one(POOL)
+    history = run.one("IpRangeHistory")
+    annotations = pool.inputs["metadata"]["annotations"]
+    assert annotations["antrea-egress/range-history"] == "prod-external-ip-pool"
+    assert history.urn in property_dependencies(pool, "metadata")
