@@ -10,6 +10,13 @@ import pulumi_kubernetes as k8s
 
 from antrea_egress import nsxt
 from antrea_egress.config import ConfigError, read_access_config, read_pulumi_config
+from antrea_egress.outputs import (
+    OUTPUT_CLUSTER,
+    OUTPUT_KUBECONFIG,
+    OUTPUT_NODE_SEGMENT,
+    OUTPUT_VSPHERE_NAMESPACE,
+    OUTPUT_ZONES,
+)
 from components.egress_zone import EgressZone, EgressZoneArgs
 from components.tanzu_cluster import TanzuCluster, TanzuClusterArgs
 
@@ -69,10 +76,11 @@ zones = [
     for zone in stack.zones
 ]
 
-pulumi.export("cluster", cluster.name)
-pulumi.export("vsphereNamespace", stack.cluster.vsphere_namespace)
-pulumi.export("kubeconfig", cluster.kubeconfig)
-pulumi.export("nodeSegment", cluster.node_segment_path)
+pulumi.export(OUTPUT_CLUSTER, cluster.name)
+pulumi.export(OUTPUT_VSPHERE_NAMESPACE, stack.cluster.vsphere_namespace)
+pulumi.export(OUTPUT_KUBECONFIG, cluster.kubeconfig)
+pulumi.export(OUTPUT_NODE_SEGMENT, cluster.node_segment_path)
 pulumi.export(
-    "zones", {cfg.name: zone.summary for cfg, zone in zip(stack.zones, zones, strict=True)}
+    OUTPUT_ZONES,
+    {cfg.name: zone.summary.to_output() for cfg, zone in zip(stack.zones, zones, strict=True)},
 )

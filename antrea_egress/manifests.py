@@ -1,16 +1,26 @@
 """The Kubernetes objects of a stack, as plain dicts: one source of truth for their shape.
 
+The configuration holds what the user said; this module says how Kubernetes and Antrea spell
+it (a range as an ExternalIPPool item, a selector, an Egress's appliedTo, the subnetInfo).
 Components turn these into Pulumi resources; the offline render writes them to YAML; tests
 validate them against the CRD schemas. Nothing here imports Pulumi.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from antrea_egress import naming
-from antrea_egress.config import ClusterConfig, ZoneConfig
+from antrea_egress.config import (
+    AppliedTo,
+    ClusterConfig,
+    IpRange,
+    LabelSelector,
+    LabelSelectorRequirement,
+    ZoneConfig,
+)
 
 ANTREA_CONFIG_API = "cni.tanzu.vmware.com/v1alpha1"
 TKC_API = "run.tanzu.vmware.com/v1alpha3"
@@ -56,6 +66,9 @@ DEMO_IMAGE = "nginx:1.27"
 DEMO_APP_LABEL = {"app": "web"}
 DEMO_REPLICAS = 2
 
+# The label the API server sets on every Namespace; the Egress selects its namespace by it.
+NAMESPACE_NAME_LABEL: Final = "kubernetes.io/metadata.name"
+
 MANAGED_LABELS = {
     "app.kubernetes.io/managed-by": "pulumi",
     "app.kubernetes.io/part-of": "antrea-egress",
@@ -64,6 +77,63 @@ MANAGED_LABELS = {
 
 def zone_labels(zone: ZoneConfig) -> dict[str, str]:
     return {**MANAGED_LABELS, naming.TAG_SCOPE_ZONE: zone.name}
+
+
+# --- the config's values as Kubernetes and Antrea spell them ------------------------------
+
+
+def ip_range(item: IpRange) -> dict[str, str]:
+    """An ExternalIPPool `ipRanges` item: `{cidr}` or `{start, end}`."""
+    if item.cidr is not None:
+        return {"cidr": item.cidr}
+    return {"start": str(item.start), "end": str(item.end)}
+
+
+def ip_ranges(zone: ZoneConfig) -> list[dict[str, str]]:
+    """The zone's ExternalIPPool `ipRanges`, in the order they were written."""
+    return [ip_range(item) for item in zone.ip_ranges]
+
+
+def ip_range_from_antrea(item: Mapping[str, Any]) -> IpRange:
+    """An `ipRanges` item read back (from a manifest or a stack output), validated."""
+    return IpRange.model_validate(item)
+
+
+def subnet_info(zone: ZoneConfig) -> dict[str, Any]:
+    """The ExternalIPPool `subnetInfo`: the zone's gateway, prefix length and VLAN."""
+    return {"gateway": zone.gateway, "prefixLength": zone.prefix_length, "vlan": zone.vlan}
+
+
+def label_selector(selector: LabelSelector) -> dict[str, Any]:
+    """A Kubernetes LabelSelector; `{}` when empty."""
+    out: dict[str, Any] = {}
+    if selector.match_labels:
+        out["matchLabels"] = dict(selector.match_labels)
+    if selector.match_expressions:
+        out["matchExpressions"] = [_requirement(item) for item in selector.match_expressions]
+    return out
+
+
+def _requirement(requirement: LabelSelectorRequirement) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": requirement.key, "operator": requirement.operator}
+    if requirement.values:
+        out["values"] = list(requirement.values)
+    return out
+
+
+def label_selector_from_kubernetes(selector: Mapping[str, Any]) -> LabelSelector:
+    """A LabelSelector read back (from a stack output), validated."""
+    return LabelSelector.model_validate(dict(selector))
+
+
+def applied_to(target: AppliedTo) -> dict[str, Any]:
+    """The Egress `appliedTo`; without a pod selector, all Pods of the namespace."""
+    out: dict[str, Any] = {
+        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: target.namespace}}
+    }
+    if not target.pod_selector.is_empty:
+        out["podSelector"] = label_selector(target.pod_selector)
+    return out
 
 
 # --- Supervisor objects ------------------------------------------------------------------
@@ -171,9 +241,9 @@ def external_ip_pool(zone: ZoneConfig) -> dict[str, Any]:
             "annotations": dict(OWNED_BY_THE_STACK),
         },
         "spec": {
-            "ipRanges": [ip_range.to_antrea() for ip_range in zone.ip_ranges],
-            "subnetInfo": zone.subnet_info(),
-            "nodeSelector": zone.node_selector.to_kubernetes(),
+            "ipRanges": ip_ranges(zone),
+            "subnetInfo": subnet_info(zone),
+            "nodeSelector": label_selector(zone.node_selector),
         },
     }
 
@@ -227,7 +297,7 @@ def egress(zone: ZoneConfig) -> dict[str, Any]:
             "annotations": {WAIT_FOR: EGRESS_ASSIGNED, **OWNED_BY_THE_STACK},
         },
         "spec": {
-            "appliedTo": zone.applied_to.to_antrea(),
+            "appliedTo": applied_to(zone.applied_to),
             "externalIPPool": naming.external_ip_pool_name(zone.name),
         },
     }

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from antrea_egress.nsx import paths
+
 # NSX accepts almost anything in an id, but `/` breaks paths, TF rejects `&`, and the whole
 # policy path must stay within 255 characters (error 500157). We keep to a safe alphabet.
 NSX_ID_MAX_LENGTH = 255
@@ -86,6 +88,12 @@ def child_segment_id(vsphere_namespace: str, cluster: str, zone: str) -> str:
 def binding_map_id(parent_path: str) -> str:
     """One binding map per parent, named after it (a child may have several parents)."""
     return f"bm-{segment_id_from_path(parent_path)}"
+
+
+def binding_map_path(segment_id: str, parent_path: str) -> str:
+    """The policy path of the child segment's binding map to `parent_path`: the longest path a
+    child segment has, the one NSX_PATH_MAX_LENGTH bounds."""
+    return paths.binding_map_path(segment_id, binding_map_id(parent_path))
 
 
 def nosnat_rule_id(child_segment_id_: str) -> str:

@@ -9,17 +9,14 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from antrea_egress import manifests, naming, nsxt
+from antrea_egress import manifests, naming, nat_rule
 from antrea_egress.config import ClusterConfig, ZoneConfig
 from antrea_egress.kubernetes_object import KubernetesObject
+from antrea_egress.outputs import ZoneSummary, zone_summary
 from antrea_egress.providers.child_segment import ChildSegment, ChildSegmentArgs
 from antrea_egress.providers.parent_segment import ParentSegment
 from antrea_egress.providers.range_history import IpRangeHistory
 
-# UNCONFIRMED (docs/nsx-policy-api.md §2.2): the priority of NCP's own SNAT rules on the namespace
-# Tier-1. Lower numbers are evaluated first within the USER section, and the rule matches only
-# this zone's own CIDR, so 0 puts it ahead of any SNAT that could catch the same traffic.
-NO_SNAT_RULE_PRIORITY = 0
 EGRESS_ASSIGN_TIMEOUT = "10m"
 
 
@@ -56,21 +53,10 @@ class EgressZone(pulumi.ComponentResource):
     ) -> None:
         super().__init__("antrea-egress:index:EgressZone", resource_name, None, opts)
         zone, cluster = args.zone, args.cluster
-        segment_id = naming.child_segment_id(cluster.vsphere_namespace, cluster.name, zone.name)
-        tags = naming.ownership_tags(cluster.vsphere_namespace, cluster.name, zone.name)
 
         self.segment = ChildSegment(
             f"{resource_name}-segment",
-            ChildSegmentArgs(
-                nsx_id=segment_id,
-                parent_path=args.parent_segment_path,
-                vlan=zone.vlan,
-                cidr=zone.cidr,
-                gateway=zone.gateway,
-                description=f"Antrea egress zone {zone.name} of {cluster.vsphere_namespace}/"
-                f"{cluster.name}",
-                tags=tags,
-            ),
+            ChildSegmentArgs.of_zone(cluster, zone, parent_path=args.parent_segment_path),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.cluster_ready)),
         )
         network_ready: list[pulumi.Resource] = [self.segment]
@@ -78,9 +64,13 @@ class EgressZone(pulumi.ComponentResource):
         if args.nat_mode:
             if nsx is None:
                 raise ValueError("natMode needs the NSX-T provider for the NoSNAT rules")
-            tier1 = self._parent_tier1(resource_name, args)
-            self.no_snat_rule = self._no_snat_rule(
-                resource_name, zone, segment_id=segment_id, tags=tags, tier1_path=tier1, nsx=nsx
+            self.no_snat_rule = nat_rule.no_snat_rule(
+                f"{resource_name}-nosnat",
+                cluster,
+                zone,
+                tier1_path=self._parent_tier1(resource_name, args),
+                # After the segment: the rule's source is the segment's subnet.
+                opts=pulumi.ResourceOptions(parent=self, provider=nsx, depends_on=[self.segment]),
             )
             network_ready.append(self.no_snat_rule)
 
@@ -88,7 +78,7 @@ class EgressZone(pulumi.ComponentResource):
         self.range_history = IpRangeHistory(
             f"{resource_name}-ranges",
             pool=naming.external_ip_pool_name(zone.name),
-            ip_ranges=[ip_range.to_antrea() for ip_range in zone.ip_ranges],
+            ip_ranges=manifests.ip_ranges(zone),
             opts=pulumi.ResourceOptions(parent=self),
         )
         pool = manifests.external_ip_pool(zone)
@@ -148,25 +138,15 @@ class EgressZone(pulumi.ComponentResource):
         self.egress_node = assigned.apply(lambda a: a.node if a else None)
         self.segment_path = self.segment.path
         self.tier1_path = self.segment.tier1_path
-        self.summary = self._summary(args)
-        self.register_outputs(self.summary)
-
-    def _summary(self, args: EgressZoneArgs) -> dict[str, Any]:
-        """What a firewall team needs to know about the zone (a stack output per zone)."""
-        zone = args.zone
-        return {
-            "egressIP": self.egress_ip,
-            "egressNode": self.egress_node,
-            "cidr": zone.cidr,
-            "gateway": zone.gateway,
-            "vlan": zone.vlan,
-            "ipRanges": [ip_range.to_antrea() for ip_range in zone.ip_ranges],
-            "segmentPath": self.segment_path,
-            "tier1Path": self.tier1_path,
-            "natMode": args.nat_mode,
-            "namespace": zone.applied_to.namespace,
-            "podSelector": zone.applied_to.pod_selector.to_kubernetes(),
-        }
+        self.summary: ZoneSummary[pulumi.Output[str | None]] = zone_summary(
+            zone,
+            nat_mode=args.nat_mode,
+            egress_ip=self.egress_ip,
+            egress_node=self.egress_node,
+            segment_path=self.segment_path,
+            tier1_path=self.tier1_path,
+        )
+        self.register_outputs(self.summary.to_output())
 
     def _parent_tier1(self, resource_name: str, args: EgressZoneArgs) -> pulumi.Input[str]:
         """The Tier-1 for the NoSNAT rule: the parent's, which stays put while the child
@@ -180,33 +160,6 @@ class EgressZone(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.cluster_ready)),
         )
         return parent.tier1_path
-
-    def _no_snat_rule(
-        self,
-        resource_name: str,
-        zone: ZoneConfig,
-        *,
-        segment_id: str,
-        tags: list[dict[str, str]],
-        tier1_path: pulumi.Input[str],
-        nsx: pulumi.ProviderResource,
-    ) -> pulumi.CustomResource:
-        rule_id = naming.nosnat_rule_id(segment_id)
-        rule: pulumi.CustomResource = nsxt.PolicyNatRule(
-            f"{resource_name}-nosnat",
-            action="NO_SNAT",
-            display_name=rule_id,
-            description=f"Antrea egress zone {zone.name}: its subnet leaves unchanged",
-            gateway_path=tier1_path,
-            source_networks=[zone.cidr],
-            firewall_match="BYPASS",
-            nsx_id=rule_id,
-            rule_priority=NO_SNAT_RULE_PRIORITY,
-            tags=[*tags, naming.MANAGED_BY_TAG],
-            # After the segment: the rule's source is the segment's subnet.
-            opts=pulumi.ResourceOptions(parent=self, provider=nsx, depends_on=[self.segment]),
-        )
-        return rule
 
     def _demo_workloads(
         self, resource_name: str, zone: ZoneConfig, on_guest: pulumi.ResourceOptions

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -12,8 +13,9 @@ import pulumi_kubernetes as k8s
 from antrea_egress import kube, manifests, naming
 from antrea_egress.config import AUTO_SEGMENT, ClusterConfig
 from antrea_egress.kubernetes_object import KubernetesObject
-from antrea_egress.providers.node_segment import NodeSegment
+from antrea_egress.providers.node_segment import NodeSegment, NodeSegmentArgs
 from antrea_egress.providers.parent_segment import ParentSegment
+from antrea_egress.rendering import OfflineRendering
 
 
 @dataclass(frozen=True)
@@ -183,10 +185,12 @@ class TanzuCluster(pulumi.ComponentResource):
             raise ValueError("node segment discovery needs the guest cluster's kubeconfig")
         discovered = NodeSegment(
             f"{resource_name}-node-segment",
-            vsphere_namespace=cluster.vsphere_namespace,
-            cluster=cluster.name,
-            # A new cluster has a new kubeconfig Secret (new uid) and a new node segment.
-            cluster_uid=secret.metadata.apply(lambda m: (m.uid if m else None) or ""),
+            NodeSegmentArgs(
+                vsphere_namespace=cluster.vsphere_namespace,
+                cluster=cluster.name,
+                # A new cluster has a new kubeconfig Secret (new uid) and a new node segment.
+                cluster_uid=secret.metadata.apply(lambda m: (m.uid if m else None) or ""),
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
         )
         pulumi.Output.all(discovered.found_by, discovered.snat_ip).apply(
@@ -224,3 +228,24 @@ def _decode_kubeconfig(data: Mapping[str, str] | None) -> str:
             "cluster's control plane initialised?"
         )
     return base64.b64decode(data[naming.KUBECONFIG_SECRET_KEY]).decode()
+
+
+# --- offline ---------------------------------------------------------------------------------
+
+KUBECONFIG_SECRET_TYPE = "kubernetes:core/v1:Secret"  # noqa: S105 - a type token
+KUBECONFIG_PLACEHOLDER = "<kubeconfig: read from the Supervisor once the cluster is Ready>"
+
+
+def _offline_kubeconfig(state: dict[str, Any], read_id: str | None) -> dict[str, Any]:
+    """The kubeconfig Secret as read offline: a placeholder in its data key."""
+    if not read_id:
+        return state
+    placeholder = base64.b64encode(KUBECONFIG_PLACEHOLDER.encode()).decode()
+    namespace, name = str(read_id).split("/", 1)
+    return {
+        "metadata": {"namespace": namespace, "name": name},
+        "data": {naming.KUBECONFIG_SECRET_KEY: placeholder},
+    }
+
+
+KUBECONFIG_OFFLINE = OfflineRendering(type=KUBECONFIG_SECRET_TYPE, outputs=_offline_kubeconfig)

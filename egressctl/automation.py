@@ -11,7 +11,9 @@ the project would target that stack. So the stack selected before is read first 
 stack ls --json`) and selected again afterwards, whatever happened (or, if none was selected,
 the selection is reset with `pulumi stack unselect`). `stack_outputs` selects nothing.
 
-The Automation API shells out to the `pulumi` CLI. What we rely on from it:
+The Automation API shells out to the `pulumi` CLI (found, run and its stack selected by
+`egressctl.pulumi_cli`; its engine events read by `egressctl.engine_events`). What we rely
+on from it:
 
 * Errors are classified by the SDK from the CLI's stderr (`pulumi.automation.errors`):
   `StackNotFoundError` ("no stack named ... found"), `ConcurrentUpdateError` (Pulumi Cloud's
@@ -50,48 +52,46 @@ secret values; `up`, `refresh` and `destroy` read their summary with `show_secre
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
-from enum import Enum, StrEnum
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeAlias
 
 from pulumi import automation as auto
 
+from egressctl.engine_events import EventCollector, ResourceChange, Summary, counts
 from egressctl.exit_codes import ExitCode
 from egressctl.project import PROJECT_DIR
-
-_INSTALL_HINT = (
-    "Install the Pulumi CLI (https://www.pulumi.com/docs/install/, e.g. "
-    "`curl -fsSL https://get.pulumi.com | sh`), then run `pulumi install` in the project "
-    "directory to set up its virtualenv and the NSX-T SDK."
+from egressctl.pulumi_cli import (
+    Cli,
+    PulumiNotInstalledError,
+    describe_error,
+    find_cli,
+    json_object,
+    one_line,
+    selected_stack,
+    stderr_of,
+    stderr_tail,
 )
-_SKIP_VERSION_CHECK = "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK"
-# Defaults for the CLI's environment; `env` overrides them. A pipeline should not stop to
-# check for a newer CLI (a network call and a nag on every run).
-_DEFAULT_ENV = {"PULUMI_SKIP_UPDATE_CHECK": "true"}
 
-# Ops that change nothing. "refresh" is the engine announcing a refresh step, whose outcome
-# arrives later as same/update/delete; "read" only reads an existing resource (Resource.get).
-_NO_CHANGE_OPS = frozenset({"same", "refresh", "read"})
-# The steps of one replacement (one URN): reported together as "replace", whatever their order
-# (create-before-delete: create-replacement, replace, ... delete-replaced at the very end;
-# delete-before-replace: delete-replaced, replace, create-replacement).
-_REPLACE = "replace"
-_REPLACEMENT_OPS = frozenset(
-    {_REPLACE, "create-replacement", "delete-replaced", "discard-replaced", "import-replacement"}
-)
+__all__ = [
+    "Operation",
+    "OperationResult",
+    "PulumiNotInstalledError",
+    "ResourceChange",
+    "describe_error",
+    "exit_code_for",
+    "run_operation",
+    "stack_outputs",
+]
+
 # The CLI's error for `--expect-no-changes`, in all its wordings: "no changes were expected
 # but changes were proposed" (preview), "... but changes occurred" (up, refresh), "no changes
 # were expected for <op> but ..." (newer CLIs, which also exit with 7 rather than 255).
 _EXPECT_NO_CHANGES = re.compile(r"no changes were expected")
-_STDERR_TAIL_LINES = 3
-_MESSAGE_LIMIT = 600
 _DRIFT_LISTED = 10
 
 
@@ -101,22 +101,6 @@ class Operation(StrEnum):
     REFRESH = "refresh"
     DESTROY = "destroy"
     DRIFT = "drift"
-
-
-@dataclass(frozen=True)
-class ResourceChange:
-    """One resource's step as the engine reported it (op as the engine names it: create,
-    update, ...; the steps of a replacement together as `replace`)."""
-
-    op: str
-    urn: str
-    type: str
-    name: str
-    diffs: list[str] = field(default_factory=list)
-
-    def describe(self) -> str:
-        detail = f" ({', '.join(self.diffs)})" if self.diffs else ""
-        return f"{self.op} {self.type} {self.name}{detail}"
 
 
 @dataclass(frozen=True)
@@ -145,13 +129,6 @@ class OperationResult:
         }
 
 
-class PulumiNotInstalledError(Exception):
-    """No usable `pulumi` CLI: not found, not executable or older than the SDK supports."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"{reason}. {_INSTALL_HINT}")
-
-
 def run_operation(
     operation: Operation,
     stack: str,
@@ -173,10 +150,10 @@ def run_operation(
     when there is no usable CLI.
     """
     operation = Operation(operation)
-    cli = _Cli(_pulumi_command(pulumi_command, env), work_dir, env)
-    run = _Run(operation, stack, _EventCollector(refresh_outcomes=operation is Operation.REFRESH))
+    cli = Cli(find_cli(pulumi_command, env), work_dir, env)
+    run = _Run(operation, stack, EventCollector(refresh_outcomes=operation is Operation.REFRESH))
     try:
-        with _selected(cli, stack, on_warning=on_output) as selected:
+        with selected_stack(cli, stack, on_warning=on_output) as selected:
             summary = _RUNNERS[operation](selected, run.collector, on_output)
     except auto.StackNotFoundError:
         return run.result(ExitCode.STACK_NOT_FOUND, _no_stack(stack))
@@ -211,21 +188,13 @@ def stack_outputs(
     `StackNotFoundError`, `ConcurrentUpdateError` or `CommandError` (see `exit_code_for`),
     PulumiNotInstalledError, and ValueError if the CLI's answer is not a JSON object.
     """
-    cli = _Cli(_pulumi_command(pulumi_command, env), work_dir, env)
+    cli = Cli(find_cli(pulumi_command, env), work_dir, env)
     if reveal_secrets:
         outputs = cli.workspace().stack_outputs(stack)  # masked, then --show-secrets
         values = {name: output.value for name, output in outputs.items()}
     else:
-        values = _json_object(cli.run(["stack", "output", "--json", "--stack", stack]).stdout)
+        values = json_object(cli.run(["stack", "output", "--json", "--stack", stack]).stdout)
     return values or None
-
-
-def describe_error(error: auto.CommandError) -> str:
-    """The CLI's own words for a failed command: the last lines of its stderr, on one line.
-
-    The CLI never prints secret values to stderr; a program's prints go to stdout.
-    """
-    return _one_line(_tail(_stderr_of(error)) or "the CLI printed no error")
 
 
 def exit_code_for(error: auto.CommandError) -> ExitCode:
@@ -237,177 +206,12 @@ def exit_code_for(error: auto.CommandError) -> ExitCode:
     return ExitCode.FAILURE
 
 
-# --- the CLI and the stack ----------------------------------------------------------------
-
-
-def _pulumi_command(
-    pulumi_command: str | None, env: Mapping[str, str] | None
-) -> auto.PulumiCommand:
-    """The CLI, found and version-checked once, so its absence is one clear error.
-
-    Built here rather than by LocalWorkspace because FileNotFoundError also means a missing
-    work_dir later on; only this call's means "no CLI".
-    """
-    root = _install_root(Path(pulumi_command)) if pulumi_command is not None else None
-    # The same opt-out LocalWorkspace honours; PulumiCommand itself also reads os.environ.
-    skip = env is not None and _SKIP_VERSION_CHECK in env
-    where = f"the Pulumi CLI at {pulumi_command}" if pulumi_command else "the `pulumi` CLI"
-    try:
-        return auto.PulumiCommand(root=root, skip_version_check=skip)
-    except FileNotFoundError as error:
-        raise PulumiNotInstalledError(f"{where} was not found ({error.strerror})") from error
-    except (OSError, subprocess.CalledProcessError) as error:
-        raise PulumiNotInstalledError(f"{where} cannot be run ({error})") from error
-    except auto.InvalidVersionError as error:
-        raise PulumiNotInstalledError(f"{where} is not usable: {error}") from error
-
-
-def _install_root(executable: Path) -> str:
-    """The installation root PulumiCommand wants: it always runs `<root>/bin/pulumi`.
-
-    Accepts the executable itself (`~/.pulumi/bin/pulumi`, the installer's layout) or the
-    root directory. Absolute, because the CLI runs with the project as its cwd.
-    """
-    executable = executable.expanduser().absolute()
-    if executable.is_dir():
-        return str(executable)
-    if executable.name != "pulumi" or executable.parent.name != "bin":
-        raise ValueError(
-            f"pulumi_command must be a `pulumi` executable in a `bin` directory "
-            f"(e.g. ~/.pulumi/bin/pulumi) or an installation root, got {executable}"
-        )
-    return str(executable.parent.parent)
-
-
-@dataclass(frozen=True)
-class _Cli:
-    """The CLI, the project directory it runs in and the environment it gets."""
-
-    command: auto.PulumiCommand
-    work_dir: Path
-    env: Mapping[str, str] | None
-
-    @property
-    def env_vars(self) -> dict[str, str]:
-        return {**_DEFAULT_ENV, **(self.env or {})}
-
-    def workspace(self) -> auto.LocalWorkspace:
-        return auto.LocalWorkspace(
-            work_dir=str(self.work_dir), env_vars=self.env_vars, pulumi_command=self.command
-        )
-
-    def run(self, args: list[str]) -> auto.CommandResult:
-        """One CLI command, as the workspace would run it (`--non-interactive` is added)."""
-        return self.command.run(list(args), str(self.work_dir), self.env_vars)
-
-
-@contextmanager
-def _selected(cli: _Cli, stack: str, *, on_warning: Callable[[str], None]) -> Iterator[auto.Stack]:
-    """Select (`pulumi stack select --stack NAME`) an existing stack, never creating one; on
-    leaving, select again whatever was selected before (`pulumi stack ls --json`)."""
-    workspace = cli.workspace()
-    previous = workspace.stack()
-    selected = auto.Stack.select(stack, workspace)  # the CLI's selection changes from here
-    try:
-        yield selected
-    finally:
-        _restore_selection(cli, workspace, stack, previous, on_warning)
-
-
-def _restore_selection(
-    cli: _Cli,
-    workspace: auto.LocalWorkspace,
-    stack: str,
-    previous: auto.StackSummary | None,
-    on_warning: Callable[[str], None],
-) -> None:
-    """Select `previous` again, or reset the selection if there was none; a failure here only
-    warns: the operation's own outcome stands."""
-    if previous is not None and previous.name == stack:
-        return
-    try:
-        if previous is None:
-            cli.run(["stack", "unselect"])
-        else:
-            workspace.select_stack(previous.name)
-    except auto.CommandError as error:
-        what = (
-            "reset the stack selection (run `pulumi stack unselect`)"
-            if previous is None
-            else f"select stack '{previous.name}' again (run `pulumi stack select {previous.name}`)"
-        )
-        on_warning(
-            f"warning: stack '{stack}' is still selected; could not {what}: {describe_error(error)}"
-        )
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    value = json.loads(text or "{}")
-    if not isinstance(value, dict):
-        raise ValueError(f"`pulumi stack output --json` did not print a JSON object: {text[:80]!r}")
-    return value
-
-
 # --- the operations -----------------------------------------------------------------------
 
-Summary: TypeAlias = dict[str, int]  # op -> count
+Runner: TypeAlias = Callable[[auto.Stack, EventCollector, Callable[[str], None]], Summary]
 
 
-class _EventCollector:
-    """`on_event` callback: the resource steps and the summary, from the engine's events.
-
-    Must never raise: the SDK's event-log reader thread dies on an exception.
-
-    `refresh_outcomes`: report what a refresh found (for `refresh`). Otherwise, as for
-    `preview --refresh` (drift), the refresh steps are background and only the steps that
-    follow them count: what the program would change.
-    """
-
-    def __init__(self, *, refresh_outcomes: bool = False) -> None:
-        self._lock = threading.Lock()
-        self._steps: dict[str, ResourceChange] = {}
-        self._refresh_outcomes = refresh_outcomes
-        self.summary: Summary = {}
-
-    def __call__(self, event: auto.EngineEvent) -> None:
-        with self._lock:
-            if event.resource_pre_event is not None:
-                self._record(event.resource_pre_event.metadata)
-            elif event.res_outputs_event is not None:
-                self._record_outcome(event.res_outputs_event.metadata)
-            elif event.summary_event is not None:
-                self.summary = _counts(event.summary_event.resource_changes)
-
-    def _record(self, metadata: auto.StepEventMetadata) -> None:
-        step = _step(metadata)
-        known = self._steps.get(step.urn)
-        if known is not None and _REPLACE in {_replacement(known.op), _replacement(step.op)}:
-            # One replacement, in whatever order its steps came: one `replace`.
-            diffs = [*known.diffs, *(name for name in step.diffs if name not in known.diffs)]
-            self._steps[step.urn] = replace(known, op=_REPLACE, diffs=diffs)
-        elif known is None or not _is_change(known.op) or _is_change(step.op):
-            # A resource can have several steps (refresh, then preview): keep the one that
-            # changes something.
-            self._steps[step.urn] = replace(step, op=_replacement(step.op))
-
-    def _record_outcome(self, metadata: auto.StepEventMetadata) -> None:
-        if not self._refresh_outcomes:
-            return
-        known = self._steps.get(metadata.urn)
-        # Only a refresh step's outcome is news: same, update (drifted) or delete (gone).
-        if known is not None and known.op == "refresh":
-            self._steps[metadata.urn] = _step(metadata)
-
-    @property
-    def changes(self) -> list[ResourceChange]:
-        with self._lock:
-            return [step for step in self._steps.values() if _is_change(step.op)]
-
-
-Runner: TypeAlias = Callable[[auto.Stack, _EventCollector, Callable[[str], None]], Summary]
-
-
-def _common(collector: _EventCollector, on_output: Callable[[str], None]) -> dict[str, Any]:
+def _common(collector: EventCollector, on_output: Callable[[str], None]) -> dict[str, Any]:
     # stderr streams too, so a pipeline log shows the CLI's errors where they happen. The SDK
     # reads the two pipes on two threads: one lock keeps the callback's lines whole.
     lock = threading.Lock()
@@ -426,39 +230,39 @@ def _common(collector: _EventCollector, on_output: Callable[[str], None]) -> dic
 
 
 def _preview(
-    stack: auto.Stack, collector: _EventCollector, on_output: Callable[[str], None]
+    stack: auto.Stack, collector: EventCollector, on_output: Callable[[str], None]
 ) -> Summary:
-    return _counts(stack.preview(**_common(collector, on_output)).change_summary)
+    return counts(stack.preview(**_common(collector, on_output)).change_summary)
 
 
-def _up(stack: auto.Stack, collector: _EventCollector, on_output: Callable[[str], None]) -> Summary:
+def _up(stack: auto.Stack, collector: EventCollector, on_output: Callable[[str], None]) -> Summary:
     # show_secrets=False: the summary (`stack history`) then carries no secret config values.
     result = stack.up(show_secrets=False, **_common(collector, on_output))
-    return _counts(result.summary.resource_changes) or collector.summary
+    return counts(result.summary.resource_changes) or collector.summary
 
 
 def _refresh(
-    stack: auto.Stack, collector: _EventCollector, on_output: Callable[[str], None]
+    stack: auto.Stack, collector: EventCollector, on_output: Callable[[str], None]
 ) -> Summary:
     result = stack.refresh(show_secrets=False, **_common(collector, on_output))
-    return _counts(result.summary.resource_changes) or collector.summary
+    return counts(result.summary.resource_changes) or collector.summary
 
 
 def _destroy(
-    stack: auto.Stack, collector: _EventCollector, on_output: Callable[[str], None]
+    stack: auto.Stack, collector: EventCollector, on_output: Callable[[str], None]
 ) -> Summary:
     # Resources only: the stack, its config and history stay (remove=False).
     result = stack.destroy(show_secrets=False, remove=False, **_common(collector, on_output))
-    return _counts(result.summary.resource_changes) or collector.summary
+    return counts(result.summary.resource_changes) or collector.summary
 
 
 def _drift(
-    stack: auto.Stack, collector: _EventCollector, on_output: Callable[[str], None]
+    stack: auto.Stack, collector: EventCollector, on_output: Callable[[str], None]
 ) -> Summary:
     # A refresh in memory followed by a preview: state and infrastructure stay untouched, and
     # the CLI fails when anything would change.
     result = stack.preview(refresh=True, expect_no_changes=True, **_common(collector, on_output))
-    return _counts(result.change_summary)
+    return counts(result.change_summary)
 
 
 _RUNNERS: dict[Operation, Runner] = {
@@ -470,34 +274,6 @@ _RUNNERS: dict[Operation, Runner] = {
 }
 
 
-def _step(metadata: auto.StepEventMetadata) -> ResourceChange:
-    return ResourceChange(
-        op=_op_name(metadata.op),
-        urn=metadata.urn,
-        type=metadata.type,
-        name=metadata.urn.rsplit("::", 1)[-1],
-        diffs=list(metadata.diffs or []),
-    )
-
-
-def _op_name(op: Any) -> str:
-    # OpType is a (str, Enum): str() of it is "OpType.SAME", its value is "same".
-    return str(op.value) if isinstance(op, Enum) else str(op)
-
-
-def _is_change(op: str) -> bool:
-    return op not in _NO_CHANGE_OPS
-
-
-def _replacement(op: str) -> str:
-    """`replace` for every step of a replacement, else the op itself."""
-    return _REPLACE if op in _REPLACEMENT_OPS else op
-
-
-def _counts(op_map: Mapping[Any, int] | None) -> Summary:
-    return {_op_name(op): int(count) for op, count in (op_map or {}).items()}
-
-
 # --- results and messages -----------------------------------------------------------------
 
 
@@ -507,7 +283,7 @@ class _Run:
 
     operation: Operation
     stack: str
-    collector: _EventCollector
+    collector: EventCollector
 
     def result(
         self, exit_code: ExitCode, message: str, summary: Summary | None = None
@@ -518,7 +294,7 @@ class _Run:
             exit_code=exit_code,
             changes=self.collector.changes,
             summary=summary or self.collector.summary,
-            message=_one_line(message),
+            message=one_line(message),
         )
 
     def finished(self, summary: Summary) -> OperationResult:
@@ -530,10 +306,10 @@ class _Run:
         return self.result(ExitCode.OK, f"{verb} succeeded: {_describe(summary)}", summary)
 
     def failed(self, error: auto.CommandError) -> OperationResult:
-        stderr = _stderr_of(error)
+        stderr = stderr_of(error)
         if self.operation is Operation.DRIFT and _EXPECT_NO_CHANGES.search(stderr):
             return self.result(ExitCode.CHANGES_FOUND, self.drift_message(self.collector.summary))
-        tail = _tail(stderr) or "the CLI printed no error"
+        tail = stderr_tail(stderr) or "the CLI printed no error"
         return self.result(
             ExitCode.FAILURE, f"{self.operation.value} of stack '{self.stack}' failed: {tail}"
         )
@@ -559,32 +335,10 @@ def _locked(stack: str, error: auto.CommandError) -> str:
     return (
         f"stack '{stack}' is locked or another update is in progress; retry later "
         f"(a stale DIY lock is cleared with `pulumi cancel --stack {stack}`): "
-        f"{_tail(_stderr_of(error))}"
+        f"{stderr_tail(stderr_of(error))}"
     )
 
 
 def _describe(summary: Summary) -> str:
     counted = [f"{op} {count}" for op, count in sorted(summary.items()) if count]
     return ", ".join(counted) if counted else "no resources reported"
-
-
-# CommandError keeps nothing but its message, which is CommandResult's str():
-# "\n code: C\n stdout: ...\n stderr: ...".
-_STDERR_MARK = "\n stderr: "
-
-
-def _stderr_of(error: auto.CommandError) -> str:
-    # The last marker: whatever follows it is stderr (or its end), never stdout, which is
-    # where a program's own prints would be.
-    text = str(error)
-    return text.rpartition(_STDERR_MARK)[2] if _STDERR_MARK in text else ""
-
-
-def _tail(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return " | ".join(lines[-_STDERR_TAIL_LINES:])
-
-
-def _one_line(message: str) -> str:
-    line = " ".join(message.split())
-    return line if len(line) <= _MESSAGE_LIMIT else line[: _MESSAGE_LIMIT - 3] + "..."

@@ -18,23 +18,29 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-import yaml
 from pulumi import automation as auto
-from rich.console import Console
 from rich.table import Table
 
 from antrea_egress.config import ConfigError, StackConfig, load_stack_file
-from antrea_egress.kube import KubeAccess, KubeClient, KubeError
-from egressctl import automation, report, verify
+from egressctl import automation, cli_verify, report
 from egressctl.automation import Operation, OperationResult, PulumiNotInstalledError
+from egressctl.cli_common import (
+    StackOption,
+    WorkDir,
+    fail,
+    missing_stack_file,
+    out,
+    print_text,
+    require_stack_file,
+    say,
+    stream_line,
+)
 from egressctl.discover import discover_stack, discovery_table
 from egressctl.exit_codes import ExitCode
 from egressctl.project import (
     PROJECT_DIR,
     checkout_commit,
-    known_stacks,
     package_version,
-    stack_file,
     stack_short_name,
 )
 from egressctl.render import Rendering, plan_markdown, render_stack, write_rendering
@@ -48,8 +54,6 @@ app = typer.Typer(
     # Click's plain help: Typer's rich panels label every flag `<bool>`, as if it took a value.
     rich_markup_mode=None,
 )
-out = Console()
-err = Console(stderr=True)
 
 
 def _show_version(value: bool) -> None:
@@ -74,12 +78,10 @@ def _main(
     return None
 
 
-StackOption = Annotated[str, typer.Option("--stack", "-s", help="The stack, e.g. staging.")]
 JsonOption = Annotated[
     Path | None,
     typer.Option("--json", help="Write a machine-readable summary of the changes here."),
 ]
-WorkDir = Annotated[Path, typer.Option("--work-dir", hidden=True)]
 YesOption = Annotated[
     bool, typer.Option("--yes", "-y", help="Really delete every resource of the stack.")
 ]
@@ -102,7 +104,7 @@ def _operate(operation: Operation, stack: str, json_path: Path | None, work_dir:
             operation,
             stack,
             work_dir=work_dir,
-            on_output=_stream_line,
+            on_output=stream_line,
         )
     except PulumiNotInstalledError as error:
         result = _failure(operation, stack, str(error))
@@ -120,7 +122,7 @@ def _require_operable_stack(
 ) -> None:
     """Exit 2 (with the `--json` document) before the Pulumi CLI is even looked for when the
     stack has no stack file: a typo must not reach a backend."""
-    problem = _missing_stack_file(stack, work_dir)
+    problem = missing_stack_file(stack, work_dir)
     if problem is not None:
         result = _failure(operation, stack, problem)
         _finish(replace(result, exit_code=ExitCode.STACK_NOT_FOUND), json_path)
@@ -132,23 +134,8 @@ def _failure(operation: Operation, stack: str, message: str) -> OperationResult:
 
 def _finish(result: OperationResult, json_path: Path | None) -> NoReturn:
     _write_json(result, json_path)
-    _say(result.message, "green" if result.exit_code == ExitCode.OK else "red")
+    say(result.message, "green" if result.exit_code == ExitCode.OK else "red")
     raise typer.Exit(int(result.exit_code))
-
-
-def _stream_line(line: str) -> None:
-    """The CLI's output, one line per call (the SDK strips the newline)."""
-    out.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-def _say(message: str, style: str | None = None) -> None:
-    """A message on stderr, verbatim: brackets in it ("[409] Conflict") are not markup."""
-    err.print(message, style=style, markup=False, highlight=False, soft_wrap=True)
-
-
-def _fail(message: str, code: ExitCode = ExitCode.FAILURE) -> NoReturn:
-    _say(message, "red")
-    raise typer.Exit(int(code))
 
 
 def _write_json(result: OperationResult, path: Path | None) -> None:
@@ -204,29 +191,11 @@ def drift(
 # --- offline -------------------------------------------------------------------------------
 
 
-def _missing_stack_file(stack: str, work_dir: Path) -> str | None:
-    """Why `stack` cannot be used (its Pulumi.<stack>.yaml is missing), or None."""
-    path = stack_file(stack, work_dir)
-    if path.is_file():
-        return None
-    return (
-        f"no stack {stack!r}: {path.name} does not exist "
-        f"(known: {', '.join(known_stacks(work_dir)) or 'none'})"
-    )
-
-
-def _require_stack_file(stack: str, work_dir: Path) -> Path:
-    problem = _missing_stack_file(stack, work_dir)
-    if problem is not None:
-        _fail(problem, ExitCode.STACK_NOT_FOUND)
-    return stack_file(stack, work_dir)
-
-
 def _load_config(stack: str, work_dir: Path) -> StackConfig:
     try:
-        config, _ = load_stack_file(_require_stack_file(stack, work_dir))
+        config, _ = load_stack_file(require_stack_file(stack, work_dir))
     except ConfigError as error:
-        _fail(f"invalid configuration of stack {stack}:\n{error}")
+        fail(f"invalid configuration of stack {stack}:\n{error}")
     return config
 
 
@@ -247,20 +216,15 @@ def render(
     _load_config(stack, work_dir)  # report configuration problems in the config's own terms
     rendering = render_stack(stack, work_dir=work_dir)
     for warning in rendering.warnings:
-        _say(f"warning: {warning}", "yellow")
+        say(f"warning: {warning}", "yellow")
     _print_plan(rendering)
     # Not rendered/<stack>: that is where the lab stack's renderYamlTo writes on `up`.
     target = out_dir or work_dir / "rendered" / "offline" / stack_short_name(stack)
     written = write_rendering(rendering, target)
-    _print(
+    print_text(
         f"{len(rendering.objects)} Kubernetes objects and {len(rendering.nsx_requests)} NSX "
         f"requests written to {target} ({len(written)} files).\n"
     )
-
-
-def _print(text: str) -> None:
-    """Text on stdout exactly as given: no markup, no wrapping at the console's width."""
-    typer.echo(text, nl=False)
 
 
 def _print_plan(rendering: Rendering) -> None:
@@ -269,7 +233,7 @@ def _print_plan(rendering: Rendering) -> None:
     if _stdout_is_a_terminal():
         out.print(_plan_table(rendering))
     else:
-        _print(plan_markdown(rendering))
+        print_text(plan_markdown(rendering))
 
 
 def _stdout_is_a_terminal() -> bool:
@@ -311,9 +275,9 @@ def report_command(
     try:
         rows = report.rows_from_outputs(outputs) if outputs else report.rows_from_config(config)
     except ValueError as error:
-        _fail(f"cannot report stack {stack}: {error}")
+        fail(f"cannot report stack {stack}: {error}")
     audit = report.AuditTrail(generation_time(), checkout_commit(work_dir))
-    _print(report.render_report(rows, fmt.value, audit=audit))
+    print_text(report.render_report(rows, fmt.value, audit=audit))
 
 
 def generation_time() -> datetime:
@@ -330,149 +294,23 @@ def _deployed_outputs(stack: str, work_dir: Path) -> dict[str, Any] | None:
     except auto.StackNotFoundError:
         reason = "no outputs (stack not found in the backend)"
     except auto.CommandError as error:
-        _fail(
+        fail(
             f"cannot read the outputs of stack {stack}: {automation.describe_error(error)}",
             automation.exit_code_for(error),
         )
     except ValueError as error:
-        _fail(f"cannot read the outputs of stack {stack}: {error}")
+        fail(f"cannot read the outputs of stack {stack}: {error}")
     else:
         if outputs:
             return outputs
         reason = "no outputs (never deployed)"
-    _say(f"{reason}: reporting from the stack's configuration")
+    say(f"{reason}: reporting from the stack's configuration")
     return None
 
 
 # --- live ----------------------------------------------------------------------------------
 
-
-def _checked_echo_url(url: str) -> str:
-    """A usage error (exit 2) for an unusable --echo-url, before anything is decrypted or
-    created."""
-    try:
-        verify.check_echo_url(url)
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
-    return url
-
-
-@app.command(name="verify")
-def verify_command(
-    stack: StackOption,
-    *,
-    echo_url: Annotated[
-        str,
-        typer.Option(
-            "--echo-url",
-            help=f"The echo server's http(s) URL, e.g. {verify.ECHO_URL_EXAMPLE}",
-            callback=_checked_echo_url,
-        ),
-    ],
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for each probe pod.")] = 120.0,
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option(
-            "--kubeconfig",
-            help="The guest cluster's kubeconfig file (default: the stack's kubeconfig output).",
-        ),
-    ] = None,
-    probe_image: Annotated[
-        str, typer.Option("--probe-image", help="The probe pod's image; it must contain curl.")
-    ] = verify.DEFAULT_IMAGE,
-    work_dir: WorkDir = PROJECT_DIR,
-) -> None:
-    """Prove each zone's egress IP: a probe pod asks the echo server which IP it saw."""
-    _require_stack_file(stack, work_dir)
-    kubeconfig_text = _read_kubeconfig(kubeconfig) if kubeconfig is not None else None
-    outputs = _verify_outputs(stack, work_dir)
-    try:
-        probes = verify.probes_from_outputs(outputs)
-    except ValueError as error:
-        _fail(f"cannot verify stack {stack}: {error}")
-    if kubeconfig_text is None:
-        kubeconfig_text = _kubeconfig_output(stack, outputs)
-    if kubeconfig is not None:
-        # Relative certificate and token paths in it start at its directory, as for kubectl.
-        access = _kube_access(kubeconfig_text, str(kubeconfig), kubeconfig.expanduser().parent)
-    else:
-        access = _kube_access(kubeconfig_text, f"the kubeconfig output of stack {stack}", None)
-    try:
-        with KubeClient(access) as kube:
-            results = verify.verify_zones(
-                kube, probes, echo_url, timeout=timeout, image=probe_image
-            )
-    except (ValueError, KubeError, OSError) as error:
-        _fail(f"cannot verify stack {stack}: {_error_text(error)}")
-    out.print(verify.render_results(results))
-    _cleanup_hint(results, kubeconfig)
-    raise typer.Exit(
-        ExitCode.OK if results and all(r.passed for r in results) else ExitCode.FAILURE
-    )
-
-
-def _verify_outputs(stack: str, work_dir: Path) -> dict[str, Any]:
-    """The deployed stack's outputs, secrets revealed (the kubeconfig), or exit."""
-    try:
-        outputs = automation.stack_outputs(stack, work_dir=work_dir, reveal_secrets=True)
-    except PulumiNotInstalledError as error:
-        _fail(str(error))
-    except auto.CommandError as error:
-        _fail(
-            f"cannot read the outputs of stack {stack}: {automation.describe_error(error)}",
-            automation.exit_code_for(error),
-        )
-    except ValueError as error:
-        _fail(f"cannot read the outputs of stack {stack}: {error}")
-    if not outputs:
-        _fail(f"stack {stack} has no outputs: deploy it first (egressctl up)")
-    return outputs
-
-
-def _read_kubeconfig(path: Path) -> str:
-    try:
-        return path.expanduser().read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        _fail(f"cannot read --kubeconfig {path}: {_error_text(error)}")
-
-
-def _kubeconfig_output(stack: str, outputs: dict[str, Any]) -> str:
-    value = outputs.get("kubeconfig")
-    if not isinstance(value, str) or not value:
-        _fail(
-            f"stack {stack} has no kubeconfig output: deploy it first (egressctl up) or give "
-            "--kubeconfig PATH"
-        )
-    return value
-
-
-def _kube_access(kubeconfig: str, source: str, base_dir: Path | None) -> KubeAccess:
-    try:
-        return KubeAccess.from_kubeconfig(kubeconfig, base_dir=base_dir)
-    except yaml.YAMLError:
-        # Not the parser's message: it quotes the offending line, which may hold a token.
-        _fail(f"cannot use {source}: it is not valid YAML")
-    except (ValueError, KubeError, KeyError, TypeError, AttributeError, OSError) as error:
-        _fail(f"cannot use {source}: {_error_text(error)}")
-
-
-def _error_text(error: BaseException) -> str:
-    if isinstance(error, OSError) and error.strerror:
-        name = f" ({error.filename})" if error.filename else ""
-        return f"{error.strerror}{name}"
-    if isinstance(error, KeyError):
-        return f"missing {error}"
-    return str(error)
-
-
-def _cleanup_hint(results: list[verify.ProbeResult], kubeconfig: Path | None) -> None:
-    commands = verify.cleanup_commands(
-        results, str(kubeconfig.expanduser()) if kubeconfig is not None else None
-    )
-    if commands:
-        _say("Some probe pods could not be deleted; remove them with:", "yellow")
-        for command in commands:
-            _say(f"  {command}")
+app.command(name="verify")(cli_verify.verify_command)
 
 
 @app.command(name="discover")

@@ -24,10 +24,12 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 
 from antrea_egress.providers.base import UNKNOWN
+from antrea_egress.providers.range_history import IpRangeHistory
+from antrea_egress.rendering import dynamic_type
 from egressctl.project import PROJECT_DIR, PROJECT_NAME, stack_file
 
 SECRET_PLACEHOLDER = "<secret: not read offline>"  # noqa: S105 - a placeholder, by design
-RANGE_HISTORY_TYPE = "pulumi-python:dynamic/antrea:IpRangeHistory"
+RANGE_HISTORY_TYPE = dynamic_type(IpRangeHistory)
 
 
 @dataclass

@@ -11,45 +11,57 @@ is shown as a placeholder in angle brackets.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pulumi
 import yaml
 
-from antrea_egress.config import NAMESPACE_NAME_LABEL, IpRange
-from antrea_egress.nsx import paths
-from antrea_egress.providers.child_segment import (
-    ChildSegmentSpec,
-    binding_map_body,
-    segment_body,
+from antrea_egress import nat_rule
+from antrea_egress.providers import child_segment, node_segment, parent_segment, range_history
+from antrea_egress.rendering import (
+    TARGET_STATE,
+    TIER1_PLACEHOLDER,
+    NsxRequest,
+    OfflineRendering,
+    discovered_segment_path,
 )
-from antrea_egress.selectors import pods_text, selector_text
+from components import tanzu_cluster
+from egressctl.describe import applied_to_text, kubernetes_detail
 from egressctl.offline import OfflineEngine, OfflineRun, Registration, run_offline
 from egressctl.project import PROJECT_DIR, stack_short_name
-from egressctl.report import ip_range_text
 
-NODE_SEGMENT_TYPE = "pulumi-python:dynamic/nsx:NodeSegment"
-CHILD_SEGMENT_TYPE = "pulumi-python:dynamic/nsx:ChildSegment"
-PARENT_SEGMENT_TYPE = "pulumi-python:dynamic/nsx:ParentSegment"
-NAT_RULE_TYPE = "nsxt:index/policyNatRule:PolicyNatRule"
-KUBECONFIG_SECRET_TYPE = "kubernetes:core/v1:Secret"  # noqa: S105 - a type token
-TIER1_PLACEHOLDER = "/infra/tier-1s/<Tier-1 of the node segment>"
-KUBECONFIG_PLACEHOLDER = "<kubeconfig: read from the Supervisor once the cluster is Ready>"
+__all__ = [
+    "TIER1_PLACEHOLDER",
+    "NsxRequest",
+    "RenderEngine",
+    "Rendering",
+    "applied_to_text",
+    "apply_order",
+    "discovered_segment_path",
+    "render_stack",
+    "write_rendering",
+]
+
+# Every resource type shown beyond its inputs, with the rendering its own module declares.
+RENDERINGS: Final[dict[str, OfflineRendering]] = {
+    rendering.type: rendering
+    for rendering in (
+        child_segment.OFFLINE,
+        node_segment.OFFLINE,
+        parent_segment.OFFLINE,
+        range_history.OFFLINE,
+        nat_rule.OFFLINE,
+        tanzu_cluster.KUBECONFIG_OFFLINE,
+    )
+}
 NSX_REQUESTS_FILE = "nsx-requests.json"
 PLAN_FILE = "plan.md"
 # The numbered manifests write_rendering writes (01-..., 02-..., 100-... past 99).
 _MANIFEST_FILE = re.compile(r"\d{2,}-.+\.yaml")
-
-
-def discovered_segment_path(cluster: str) -> str:
-    """A syntactically valid segment path that says it is not known yet."""
-    return f"/infra/segments/<node-segment-of-{cluster}:discovered-after-ready>"
 
 
 class RenderEngine(OfflineEngine):
@@ -58,30 +70,8 @@ class RenderEngine(OfflineEngine):
     def outputs(
         self, args: pulumi.runtime.MockResourceArgs, state: dict[str, Any]
     ) -> dict[str, Any]:
-        if args.typ == NODE_SEGMENT_TYPE:
-            return {
-                **state,
-                "path": discovered_segment_path(state["cluster"]),
-                "tier1_path": TIER1_PLACEHOLDER,
-            }
-        if args.typ == PARENT_SEGMENT_TYPE:
-            return {**state, "tier1_path": TIER1_PLACEHOLDER}
-        if args.typ == CHILD_SEGMENT_TYPE:
-            path = paths.segment_path(state["nsx_id"])
-            return {
-                **state,
-                "path": path,
-                "tier1_path": TIER1_PLACEHOLDER,
-                "network": state["cidr"],
-            }
-        if args.typ == KUBECONFIG_SECRET_TYPE and args.resource_id:
-            placeholder = base64.b64encode(KUBECONFIG_PLACEHOLDER.encode()).decode()
-            namespace, name = str(args.resource_id).split("/", 1)
-            return {
-                "metadata": {"namespace": namespace, "name": name},
-                "data": {"value": placeholder},
-            }
-        return state
+        rendering = RENDERINGS.get(args.typ)
+        return rendering.outputs(state, args.resource_id) if rendering else state
 
 
 @dataclass(frozen=True)
@@ -98,14 +88,6 @@ class RenderedObject:
         scope = f"{meta['namespace']}-" if meta.get("namespace") else ""
         name = meta.get("name", self.resource)
         return f"{self.target}-{self.manifest['kind'].lower()}-{scope}{name}.yaml"
-
-
-@dataclass(frozen=True)
-class NsxRequest:
-    resource: str
-    method: str
-    path: str
-    body: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -231,9 +213,8 @@ def _is_kubernetes_object(record: Registration) -> bool:
 def _target(record: Registration, supervisor: str) -> str:
     if record.type.startswith("kubernetes:"):
         return "supervisor" if record.provider_urn == supervisor else "guest"
-    if record.type in (CHILD_SEGMENT_TYPE, NAT_RULE_TYPE, NODE_SEGMENT_TYPE):
-        return "nsx"
-    return "state"
+    rendering = RENDERINGS.get(record.type)
+    return rendering.target if rendering else TARGET_STATE
 
 
 def _object(record: Registration, supervisor: str) -> RenderedObject:
@@ -248,79 +229,8 @@ def _object(record: Registration, supervisor: str) -> RenderedObject:
 
 
 def _nsx_requests(record: Registration) -> list[NsxRequest]:
-    if record.type == CHILD_SEGMENT_TYPE:
-        return _child_segment_requests(record)
-    if record.type == NAT_RULE_TYPE:
-        return [_nat_rule_request(record)]
-    return []
-
-
-def _child_segment_requests(record: Registration) -> list[NsxRequest]:
-    spec = ChildSegmentSpec.from_props(record.inputs)
-    parent = {
-        "connectivity_path": f"<connectivity_path of {spec.parent_path}>",
-        "transport_zone_path": f"<transport_zone_path of {spec.parent_path}>",
-    }
-    segment = paths.api_url_path(spec.segment_path)
-    binding = paths.api_url_path(spec.binding_map_path)
-    return [
-        NsxRequest(record.name, "PATCH", segment, segment_body(spec, parent)),
-        NsxRequest(record.name, "PATCH", binding, binding_map_body(spec)),
-    ]
-
-
-def _nat_rule_request(record: Registration) -> NsxRequest:
-    """The PATCH body as terraform-provider-nsxt sends it (nsxsim/TERRAFORM.md).
-
-    Always: id, display_name, description ("" when unset), tags ([] when none), action,
-    enabled (default true), logging (default false), sequence_number (rule_priority, default
-    100), service ("" when unset) and scope ([] when unset). Network lists are joined with
-    commas and omitted when empty; firewall_match, translated_ports and policy_based_vpn_mode
-    only when set. No resource_type, no _revision.
-    """
-    inputs = record.inputs
-    rule_path = paths.nat_rule_path(inputs["gatewayPath"], inputs["nsxId"])
-    body: dict[str, Any] = {
-        "id": inputs["nsxId"],
-        "display_name": inputs["displayName"],
-        "description": inputs.get("description") or "",
-        "tags": inputs.get("tags") or [],
-        "action": inputs["action"],
-    }
-    for field, key in _NAT_RULE_NETWORKS:
-        if inputs.get(key):
-            body[field] = ",".join(inputs[key])
-    body.update(
-        {
-            "enabled": _default(inputs.get("enabled"), True),
-            "logging": _default(inputs.get("logging"), False),
-            "sequence_number": _default(inputs.get("rulePriority"), _NAT_RULE_PRIORITY),
-            "service": inputs.get("service") or "",
-            "scope": inputs.get("scopes") or [],
-        }
-    )
-    for field, key in _NAT_RULE_OPTIONAL:
-        if inputs.get(key):
-            body[field] = inputs[key]
-    return NsxRequest(record.name, "PATCH", paths.POLICY_API_PREFIX + rule_path, body)
-
-
-# terraform-provider-nsxt's defaults and the pulumi_nsxt input behind each optional field.
-_NAT_RULE_PRIORITY = 100
-_NAT_RULE_NETWORKS = (
-    ("source_network", "sourceNetworks"),
-    ("destination_network", "destinationNetworks"),
-    ("translated_network", "translatedNetworks"),
-)
-_NAT_RULE_OPTIONAL = (
-    ("firewall_match", "firewallMatch"),
-    ("translated_ports", "translatedPorts"),
-    ("policy_based_vpn_mode", "policyBasedVpnMode"),
-)
-
-
-def _default(value: Any, default: Any) -> Any:
-    return default if value is None else value
+    rendering = RENDERINGS.get(record.type)
+    return rendering.requests(record.name, record.inputs) if rendering else []
 
 
 def _plan_step(record: Registration, supervisor: str) -> PlanStep:
@@ -339,66 +249,9 @@ def _kind(record: Registration) -> str:
 
 
 def _detail(record: Registration) -> str:
-    inputs = record.inputs
-    if record.type == CHILD_SEGMENT_TYPE:
-        return (
-            f"{inputs['nsx_id']}: gateway {inputs['gateway']} of {inputs['cidr']}, VLAN "
-            f"{int(inputs['vlan'])} on {inputs['parent_path']}"
-        )
-    if record.type == NAT_RULE_TYPE:
-        sources = ", ".join(inputs["sourceNetworks"])
-        return f"{inputs['action']} from {sources} on {inputs['gatewayPath']}"
-    if record.type == NODE_SEGMENT_TYPE:
-        return f"discovered after {inputs['vsphere_namespace']}/{inputs['cluster']} is Ready"
-    if record.type.endswith(":IpRangeHistory"):
-        return "remembers the pool's ranges: appending updates the pool, editing replaces it"
+    rendering = RENDERINGS.get(record.type)
+    if rendering is not None and rendering.detail is not None:
+        return rendering.detail(record.inputs)
     if record.read_id is not None:
         return f"read {record.read_id}"
-    return _kubernetes_detail(inputs)
-
-
-def _kubernetes_detail(inputs: dict[str, Any]) -> str:
-    meta = inputs.get("metadata") or {}
-    name = (
-        f"{meta.get('namespace')}/{meta.get('name')}"
-        if meta.get("namespace")
-        else str(meta.get("name"))
-    )
-    spec = inputs.get("spec") or {}
-    if inputs.get("kind") == "ExternalIPPool":
-        ranges = ", ".join(
-            ip_range_text(IpRange.model_validate(r)) for r in spec.get("ipRanges", [])
-        )
-        info = spec.get("subnetInfo", {})
-        via = f"{info.get('gateway')}/{info.get('prefixLength')} VLAN {info.get('vlan')}"
-        return f"{name}: {ranges} via {via}"
-    if inputs.get("kind") == "Egress":
-        selected = applied_to_text(spec.get("appliedTo"))
-        return f"{name}: {selected}, IP from {spec.get('externalIPPool')}"
-    return name
-
-
-def applied_to_text(applied_to: Mapping[str, Any] | None) -> str:
-    """The pods an Egress's appliedTo selects, in words, as Antrea reads it
-    (https://github.com/antrea-io/antrea/blob/main/docs/egress.md#appliedto): a
-    podSelector alone selects pods in every namespace, a namespaceSelector alone every pod of
-    the namespaces it selects, both together the selected pods of those namespaces; with
-    neither, nothing. An empty selector selects everything."""
-    applied_to = applied_to or {}
-    pod_selector = applied_to.get("podSelector")
-    namespace_selector = applied_to.get("namespaceSelector")
-    if pod_selector is None and namespace_selector is None:
-        return "no pods (appliedTo selects nothing)"
-    pods = pods_text(selector_text(pod_selector))
-    if namespace_selector is None:
-        return f"{pods} in every namespace"
-    return f"{pods} in {_namespaces_text(namespace_selector)}"
-
-
-def _namespaces_text(selector: Mapping[str, Any]) -> str:
-    """`namespace prod` for the selector of one namespace by name, as this program writes it."""
-    labels = selector.get("matchLabels") or {}
-    if set(selector) == {"matchLabels"} and set(labels) == {NAMESPACE_NAME_LABEL}:
-        return f"namespace {labels[NAMESPACE_NAME_LABEL]}"
-    text = selector_text(selector)
-    return f"namespaces {text}" if text else "every namespace"
+    return kubernetes_detail(record.inputs)

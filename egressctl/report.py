@@ -18,14 +18,12 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, TypeAlias, TypeVar
+from typing import Any, Final, Literal, TypeAlias
 
-from pydantic import BaseModel, ValidationError
-
-from antrea_egress.config import IpRange, LabelSelector, StackConfig, ZoneConfig
+from antrea_egress import manifests, outputs
+from antrea_egress.config import StackConfig
 from antrea_egress.selectors import pods_text, selector_text
-
-_ModelT = TypeVar("_ModelT", bound=BaseModel)
+from egressctl.describe import ip_range_text
 
 Format: TypeAlias = Literal["md", "csv", "json"]
 FORMATS: Final[tuple[Format, ...]] = ("md", "csv", "json")
@@ -59,81 +57,62 @@ class ReportRow:
 
 def rows_from_config(config: StackConfig) -> list[ReportRow]:
     """The rows of a stack before deployment: the Tier-1 and the assigned IP are unknown."""
-    return _sorted(_row_from_zone(config, zone) for zone in config.zones)
-
-
-def _row_from_zone(config: StackConfig, zone: ZoneConfig) -> ReportRow:
-    return ReportRow(
-        cluster=config.cluster.name,
-        vsphere_namespace=config.cluster.vsphere_namespace,
-        zone=zone.name,
-        namespace=zone.applied_to.namespace,
-        pod_selector=selector_text(zone.applied_to.pod_selector.to_kubernetes()),
-        egress_ips=egress_ips_text([ip_range_text(ip_range) for ip_range in zone.ip_ranges], None),
-        assigned_ip=None,
-        cidr=zone.cidr,
-        gateway=zone.gateway,
-        vlan=zone.vlan,
-        tier1=None,
-        nat_mode=config.nat_mode,
-        source=SOURCE_CONFIGURATION,
+    return _sorted(
+        _row(
+            config.cluster.name,
+            config.cluster.vsphere_namespace,
+            zone.name,
+            outputs.zone_summary(
+                zone,
+                nat_mode=config.nat_mode,
+                egress_ip=None,
+                egress_node=None,
+                segment_path=None,
+                tier1_path=None,
+            ),
+            SOURCE_CONFIGURATION,
+        )
+        for zone in config.zones
     )
 
 
-def rows_from_outputs(outputs: Mapping[str, Any]) -> list[ReportRow]:
+def rows_from_outputs(stack_outputs: Mapping[str, Any]) -> list[ReportRow]:
     """The rows of a deployed stack, from its outputs (`pulumi stack output --json`).
 
     Raises ValueError naming the first output that is missing or of the wrong type.
     """
-    cluster = _text(outputs, "cluster", "")
-    vsphere_namespace = _text(outputs, "vsphereNamespace", "")
+    cluster = outputs.text(stack_outputs, outputs.OUTPUT_CLUSTER, "")
+    vsphere_namespace = outputs.text(stack_outputs, outputs.OUTPUT_VSPHERE_NAMESPACE, "")
     return _sorted(
-        _row_from_output(cluster, vsphere_namespace, name, zone)
-        for name, zone in zone_outputs(outputs).items()
+        _row(cluster, vsphere_namespace, name, summary, SOURCE_OUTPUTS)
+        for name, summary in outputs.read_zone_summaries(stack_outputs).items()
     )
 
 
-def zone_outputs(outputs: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    """The `zones` output of a deployed stack, by zone name, each checked to be a mapping."""
-    zones = outputs.get("zones")
-    if not isinstance(zones, Mapping):
-        raise ValueError("stack outputs: `zones` is missing or not a mapping of zone to details")
-    for name, zone in zones.items():
-        if not isinstance(zone, Mapping):
-            raise ValueError(f"stack outputs: zones.{name} is not a mapping")
-    return {str(name): zone for name, zone in zones.items()}
-
-
-def _row_from_output(
-    cluster: str, vsphere_namespace: str, name: str, zone: Mapping[str, Any]
+def _row(
+    cluster: str,
+    vsphere_namespace: str,
+    name: str,
+    summary: outputs.ZoneSummary[str | None],
+    source: str,
 ) -> ReportRow:
-    where = f"zones.{name}"
-    assigned_ip = _optional_text(zone, "egressIP", where)
     return ReportRow(
         cluster=cluster,
         vsphere_namespace=vsphere_namespace,
         zone=name,
-        namespace=_text(zone, "namespace", where),
-        pod_selector=selector_text(zone_pod_selector(name, zone).to_kubernetes()),
-        egress_ips=egress_ips_text(_range_texts(zone, where), assigned_ip),
-        assigned_ip=assigned_ip,
-        cidr=_text(zone, "cidr", where),
-        gateway=_text(zone, "gateway", where),
-        vlan=_integer(zone, "vlan", where),
-        tier1=_optional_text(zone, "tier1Path", where),
-        nat_mode=_boolean(zone, "natMode", where),
-        source=SOURCE_OUTPUTS,
+        namespace=summary.namespace,
+        pod_selector=selector_text(manifests.label_selector(summary.pod_selector)),
+        egress_ips=egress_ips_text(
+            [ip_range_text(item) for item in summary.ip_ranges], summary.egress_ip
+        ),
+        assigned_ip=summary.egress_ip,
+        cidr=summary.cidr,
+        gateway=summary.gateway,
+        vlan=summary.vlan,
+        tier1=summary.tier1_path,
+        nat_mode=summary.nat_mode,
+        source=source,
     )
-
-
-def zone_pod_selector(name: str, zone: Mapping[str, Any]) -> LabelSelector:
-    """The `podSelector` output of a zone; missing or empty selects every pod of the namespace."""
-    value = zone.get("podSelector")
-    if value is None:
-        return LabelSelector()
-    if not isinstance(value, Mapping):
-        raise ValueError(f"stack outputs: zones.{name}.podSelector is not a label selector")
-    return _validated(LabelSelector, dict(value), f"zones.{name}.podSelector")
 
 
 def _sorted(rows: Iterable[ReportRow]) -> list[ReportRow]:
@@ -151,75 +130,6 @@ def egress_ips_text(ranges: Iterable[str], assigned_ip: str | None) -> str:
     """
     text = ", ".join(ranges)
     return f"{text} (assigned: {assigned_ip})" if assigned_ip else text
-
-
-def ip_range_text(ip_range: IpRange) -> str:
-    """A range as a firewall rule takes it: the cidr, `first-last`, or one address alone."""
-    if ip_range.is_cidr:
-        return ip_range.text
-    first, last = ip_range.bounds
-    return str(first) if first == last else f"{first}-{last}"
-
-
-def _range_texts(zone: Mapping[str, Any], where: str) -> list[str]:
-    """The `ipRanges` output ({cidr} or {start, end} items) in the form people write."""
-    ranges = zone.get("ipRanges")
-    if not isinstance(ranges, list) or not ranges:
-        raise ValueError(f"stack outputs: {where}.ipRanges is missing or empty")
-    return [
-        ip_range_text(_validated(IpRange, item, f"{where}.ipRanges[{index}]"))
-        for index, item in enumerate(ranges)
-    ]
-
-
-# --- reading outputs, with messages that name the output -----------------------------------
-
-
-def _text(values: Mapping[str, Any], key: str, where: str) -> str:
-    value = values.get(key)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"stack outputs: {_at(where, key)} is missing or not a string")
-    return value
-
-
-def _optional_text(values: Mapping[str, Any], key: str, where: str) -> str | None:
-    """Outputs a preview or a pending Egress leaves empty (null or "") are unknown."""
-    value = values.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"stack outputs: {_at(where, key)} is not a string")
-    return value
-
-
-def _integer(values: Mapping[str, Any], key: str, where: str) -> int:
-    value = values.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise ValueError(f"stack outputs: {_at(where, key)} is missing or not a whole number")
-    return int(value)  # JSON numbers may come back as floats
-
-
-def _boolean(values: Mapping[str, Any], key: str, where: str) -> bool:
-    value = values.get(key)
-    if not isinstance(value, bool):
-        raise ValueError(f"stack outputs: {_at(where, key)} is missing or not true/false")
-    return value
-
-
-def _validated(model: type[_ModelT], value: object, where: str) -> _ModelT:
-    """The config's own models check outputs too; their messages, one line, name the output."""
-    try:
-        return model.model_validate(value)
-    except ValidationError as error:
-        messages = "; ".join(
-            str(item["msg"]).removeprefix("Value error, ") for item in error.errors()
-        )
-        raise ValueError(f"stack outputs: {where}: {messages}") from None
-
-
-def _at(where: str, key: str) -> str:
-    """`zones.prod.cidr`, or a top-level key alone."""
-    return f"{where}.{key}" if where else key
 
 
 # --- the audit trail -------------------------------------------------------------------------

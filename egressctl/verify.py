@@ -3,7 +3,8 @@
 This automates step 9 of the field procedure (`kubectl -n prod exec <web pod> -- curl -s
 <echo server>` answering `Requester IP: 10.100.5.10`): for each zone a short-lived probe pod
 that the zone's Egress selects runs curl against the echo server outside NSX, and its answer
-is compared with the IP Antrea assigned to the zone's Egress (`status.egressIP`).
+is compared with the IP Antrea assigned to the zone's Egress (`status.egressIP`). The probe
+pod itself (its manifest, its run, its answer) is `egressctl.probe`.
 
 Only the given KubeClient is contacted; the echo server is reached by the probe pod, from
 inside the cluster, which is the whole point. Formatting (`render_results`) is kept apart
@@ -12,51 +13,48 @@ from the logic.
 
 from __future__ import annotations
 
-import ipaddress
-import math
-import re
-import secrets
 import shlex
-import string
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from rich.table import Table
 from rich.text import Text
 
-from antrea_egress import manifests, naming
+from antrea_egress import manifests, naming, outputs
 from antrea_egress.kube import KubeClient, KubeError, KubeNotFoundError
-from egressctl.report import zone_outputs, zone_pod_selector
+from egressctl.probe import (
+    DEFAULT_IMAGE,
+    ECHO_URL_EXAMPLE,
+    PROBE_LABEL,
+    ProbeSettings,
+    ZoneProbe,
+    check_echo_url,
+    delete_pod,
+    normalized,
+    observe,
+    parse_requester_ip,
+    probe_pod,
+    probe_pod_name,
+)
 
-DEFAULT_IMAGE: Final = "curlimages/curl:8.11.1"
-PROBE_LABEL: Final = ("app.kubernetes.io/name", "egressctl-probe")
-PROBE_CONTAINER: Final = "probe"
-CURL_MAX_TIME_SECONDS: Final = 10
-EGRESS_API: Final = "/apis/crd.antrea.io/v1beta1/egresses"
+__all__ = [
+    "DEFAULT_IMAGE",
+    "ECHO_URL_EXAMPLE",
+    "EGRESS_API",
+    "ProbeResult",
+    "ZoneProbe",
+    "check_echo_url",
+    "cleanup_commands",
+    "parse_requester_ip",
+    "probe_pod",
+    "probes_from_outputs",
+    "render_results",
+    "verify_zones",
+]
 
-# curlimages/curl runs as curl_user, uid 100. The kubelet can verify runAsNonRoot only for a
-# numeric user, so the uid is set explicitly (and the restricted Pod Security level is met).
-_PROBE_UID: Final = 100
-_NAME_SUFFIX_LENGTH: Final = 5
-_NAME_ALPHABET: Final = string.ascii_lowercase + string.digits
-_EXCERPT_LENGTH: Final = 200
-_TERMINAL_PHASES: Final = frozenset({"Succeeded", "Failed"})
-# Only what an address can contain, so a line such as "Requester IP: 10.0.0.1 via proxy" is
-# not half-read; ipaddress then decides whether it is a valid IPv4 or IPv6 address.
-_REQUESTER_IP: Final = re.compile(r"Requester IP: (?P<ip>[0-9A-Fa-f:.]+)")
-
-
-@dataclass(frozen=True)
-class ZoneProbe:
-    """What a probe for one zone needs: where to run and which labels the Egress selects."""
-
-    zone: str
-    namespace: str
-    pod_labels: dict[str, str]
-    egress_name: str
+EGRESS_API: Final = f"/apis/{manifests.ANTREA_API}/egresses"
 
 
 @dataclass(frozen=True)
@@ -70,32 +68,21 @@ class ProbeResult:
     leftover_namespace: str | None = None
 
 
-@dataclass(frozen=True)
-class _Settings:
-    echo_url: str
-    timeout: float
-    poll_interval: float
-    image: str
-    sleep: Callable[[float], None]
-
-
 # --- probes from the stack outputs ---------------------------------------------------------
 
 
-def probes_from_outputs(outputs: Mapping[str, Any]) -> list[ZoneProbe]:
+def probes_from_outputs(stack_outputs: Mapping[str, Any]) -> list[ZoneProbe]:
     """One probe per zone of a deployed stack's outputs, sorted by zone.
 
     Raises ValueError naming the zone if its podSelector has matchExpressions: which labels
     satisfy them (and keep satisfying them) is not something a probe can decide reliably.
     """
-    return [_probe_for(name, zone) for name, zone in sorted(zone_outputs(outputs).items())]
+    summaries = outputs.read_zone_summaries(stack_outputs)
+    return [_probe_for(name, summary) for name, summary in sorted(summaries.items())]
 
 
-def _probe_for(name: str, zone: Mapping[str, Any]) -> ZoneProbe:
-    namespace = zone.get("namespace")
-    if not isinstance(namespace, str) or not namespace:
-        raise ValueError(f"stack outputs: zones.{name}.namespace is missing or not a string")
-    selector = zone_pod_selector(name, zone)
+def _probe_for(name: str, summary: outputs.ZoneSummary[str | None]) -> ZoneProbe:
+    selector = summary.pod_selector
     if selector.match_expressions:
         raise ValueError(
             f"zone {name}: its podSelector has matchExpressions, which a probe pod cannot be "
@@ -103,97 +90,10 @@ def _probe_for(name: str, zone: Mapping[str, Any]) -> ZoneProbe:
         )
     return ZoneProbe(
         zone=name,
-        namespace=namespace,
+        namespace=summary.namespace,
         pod_labels=dict(selector.match_labels),
         egress_name=naming.egress_name(name),
     )
-
-
-# --- the probe pod -------------------------------------------------------------------------
-
-
-def probe_pod_name(zone: str) -> str:
-    """Unique per run, so concurrent or left-over probes never collide."""
-    suffix = "".join(secrets.choice(_NAME_ALPHABET) for _ in range(_NAME_SUFFIX_LENGTH))
-    return f"egress-probe-{zone}-{suffix}"
-
-
-def probe_pod(
-    probe: ZoneProbe, name: str, echo_url: str, *, image: str, deadline_seconds: int
-) -> dict[str, Any]:
-    """A bare pod that the zone's Egress selects and that curls the echo server once.
-
-    It carries the zone's pod labels (e.g. app=web), yet the workload's Deployment does not
-    adopt it: a Deployment's ReplicaSets select on their pod-template-hash label too, which
-    this pod lacks. Services selecting the same labels would send it traffic while it runs,
-    so a readiness probe that never succeeds keeps it out of their endpoints.
-    """
-    # The zone's labels win over ours: if a selector uses app.kubernetes.io/name itself, the
-    # Egress must still select the probe.
-    labels = {PROBE_LABEL[0]: PROBE_LABEL[1], **probe.pod_labels}
-    container = {
-        "name": PROBE_CONTAINER,
-        "image": image,
-        "imagePullPolicy": "IfNotPresent",
-        "command": ["curl", "-sS", "--max-time", str(CURL_MAX_TIME_SECONDS), echo_url],
-        "resources": {
-            "requests": {"cpu": "10m", "memory": "16Mi"},
-            "limits": {"cpu": "100m", "memory": "32Mi"},
-        },
-        "readinessProbe": {"exec": {"command": ["false"]}},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-    }
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": probe.namespace, "labels": labels},
-        "spec": {
-            "restartPolicy": "Never",
-            # Bounds the pod's life even if this process dies before it deletes the pod.
-            "activeDeadlineSeconds": deadline_seconds,
-            "terminationGracePeriodSeconds": 1,
-            "automountServiceAccountToken": False,  # curl needs no API access
-            "enableServiceLinks": False,
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": _PROBE_UID,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "containers": [container],
-        },
-    }
-
-
-def parse_requester_ip(log: str) -> str | None:
-    """The address of the echo server's `Requester IP: <ip>` line; None unless exactly one.
-
-    An IPv4-mapped IPv6 address (a dual-stack server's view of an IPv4 client) is reported
-    as the IPv4 address, so it compares equal to the Egress IP.
-    """
-    found: set[str] = set()
-    for line in log.splitlines():
-        match = _REQUESTER_IP.fullmatch(line.strip())
-        if match is None:
-            continue
-        address = _normalized(match.group("ip"))
-        if address is None:
-            return None
-        found.add(address)
-    return found.pop() if len(found) == 1 else None
-
-
-def _normalized(text: str) -> str | None:
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(address)
 
 
 # --- verification --------------------------------------------------------------------------
@@ -217,49 +117,17 @@ def verify_zones(
     check_echo_url(echo_url)
     if timeout <= 0 or poll_interval <= 0:
         raise ValueError("timeout and poll_interval must be positive")
-    settings = _Settings(echo_url, timeout, poll_interval, image, sleep)
+    settings = ProbeSettings(echo_url, timeout, poll_interval, image, sleep)
     return [_verify_zone(kube, probe, settings) for probe in probes]
 
 
-def check_echo_url(url: str) -> None:
-    """Raise ValueError unless `url` is an http(s) URL with a host, fit to hand to curl.
-
-    The URL becomes curl's argument in the probe pod: anything else could be read as an
-    option (`-K/etc/passwd`) or speak another of curl's protocols (`file://`, `gopher://`).
-    """
-    problem = _echo_url_problem(url)
-    if problem is not None:
-        raise ValueError(f"echo URL {url!r} is not usable: {problem}; give e.g. {ECHO_URL_EXAMPLE}")
-
-
-ECHO_URL_EXAMPLE: Final = "http://192.168.178.222:88/"
-_ECHO_URL_SCHEMES: Final = ("http", "https")
-
-
-def _echo_url_problem(url: str) -> str | None:
-    if not url:
-        return "it is empty"
-    if " " in url or not url.isprintable():
-        return "it contains spaces or control characters"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number 0-65535
-    except ValueError as error:
-        return f"it is not a URL ({error})"
-    if parts.scheme.lower() not in _ECHO_URL_SCHEMES:
-        return "only http:// and https:// URLs are allowed"
-    if not parts.hostname:
-        return "it names no host"
-    return None
-
-
-def _verify_zone(kube: KubeClient, probe: ZoneProbe, settings: _Settings) -> ProbeResult:
+def _verify_zone(kube: KubeClient, probe: ZoneProbe, settings: ProbeSettings) -> ProbeResult:
     path = f"/api/v1/namespaces/{probe.namespace}/pods/{probe_pod_name(probe.zone)}"
     try:
-        seen_ip, seen_problem = _observe(kube, probe, path, settings)
+        seen_ip, seen_problem = observe(kube, probe, path, settings)
         expected_ip, egress_problem = _egress_ip(kube, probe.egress_name)
     finally:
-        cleanup_problem = _delete_pod(kube, path)
+        cleanup_problem = delete_pod(kube, path)
     result = _judge(probe, expected_ip, seen_ip, [seen_problem, egress_problem])
     if cleanup_problem:
         return replace(
@@ -268,87 +136,6 @@ def _verify_zone(kube: KubeClient, probe: ZoneProbe, settings: _Settings) -> Pro
             leftover_namespace=probe.namespace,
         )
     return result
-
-
-def _observe(
-    kube: KubeClient, probe: ZoneProbe, path: str, settings: _Settings
-) -> tuple[str | None, str | None]:
-    """The IP the echo server saw from the probe pod, or None and why not."""
-    collection, name = path.rsplit("/", 1)
-    pod = probe_pod(
-        probe,
-        name,
-        settings.echo_url,
-        image=settings.image,
-        deadline_seconds=max(1, math.ceil(settings.timeout)),
-    )
-    try:
-        kube.create(collection, pod)
-        phase, reason = _wait_for_completion(kube, path, settings)
-        if phase == "Failed":
-            because = f" ({reason})" if reason else ""
-            return None, f"probe pod failed{because}: {_excerpt(_log_if_any(kube, path))}"
-        if phase != "Succeeded":
-            state = f"{phase}, {reason}" if reason else phase
-            return None, (
-                f"probe pod {probe.namespace}/{name} did not finish within "
-                f"{settings.timeout:g}s (still {state})"
-            )
-        log = kube.text(f"{path}/log", params={"container": PROBE_CONTAINER})
-    except KubeError as error:
-        return None, f"probe pod {probe.namespace}/{name}: {error}"
-    seen_ip = parse_requester_ip(log)
-    if seen_ip is None:
-        return (
-            None,
-            f"no single 'Requester IP: <address>' line in the probe's output: {_excerpt(log)}",
-        )
-    return seen_ip, None
-
-
-def _log_if_any(kube: KubeClient, path: str) -> str:
-    """A failed pod's log, for the detail; a container that never started has none."""
-    try:
-        return kube.text(f"{path}/log", params={"container": PROBE_CONTAINER})
-    except KubeError:
-        return ""
-
-
-def _wait_for_completion(
-    kube: KubeClient, path: str, settings: _Settings
-) -> tuple[str, str | None]:
-    """The pod's last phase and why it is there; a phase not terminal means it timed out.
-
-    Time is the larger of the wall clock and the time slept, so an injected `sleep` that
-    returns at once still ends the wait.
-    """
-    started = time.monotonic()
-    slept = 0.0
-    while True:
-        status = kube.get(path).get("status") or {}
-        phase = str(status.get("phase") or "Pending")
-        remaining = settings.timeout - max(slept, time.monotonic() - started)
-        if phase in _TERMINAL_PHASES or remaining <= 0:
-            return phase, _pod_reason(status)
-        pause = min(settings.poll_interval, remaining)
-        settings.sleep(pause)
-        slept += pause
-
-
-def _pod_reason(status: Mapping[str, Any]) -> str | None:
-    """The pod's reason (DeadlineExceeded), else its container's: a non-zero exit code, or
-    why it is still waiting (ImagePullBackOff, where the curl image cannot be pulled)."""
-    if status.get("reason"):
-        return str(status["reason"])
-    for container in status.get("containerStatuses") or []:
-        state = container.get("state") or {}
-        terminated = state.get("terminated") or {}
-        if terminated.get("exitCode") not in (None, 0):
-            return f"exit code {terminated['exitCode']}"
-        waiting = state.get("waiting") or {}
-        if waiting.get("reason"):
-            return str(waiting["reason"])
-    return None
 
 
 def _egress_ip(kube: KubeClient, egress_name: str) -> tuple[str | None, str | None]:
@@ -366,16 +153,7 @@ def _egress_ip(kube: KubeClient, egress_name: str) -> tuple[str | None, str | No
             "Antrea has not put an IP on a Node (check its ExternalIPPool and that a node can "
             "host it)"
         )
-    return _normalized(assigned.ip) or assigned.ip, None
-
-
-def _delete_pod(kube: KubeClient, path: str) -> str | None:
-    """Delete the probe pod (a pod never created or already gone is fine); why it failed."""
-    try:
-        kube.delete(path)
-    except KubeError as error:
-        return f"the probe pod could not be deleted, remove it by hand: {error}"
-    return None
+    return normalized(assigned.ip) or assigned.ip, None
 
 
 def _judge(
@@ -394,13 +172,6 @@ def _judge(
         else "; ".join(reasons)
     )
     return ProbeResult(probe.zone, expected, seen, passed, detail)
-
-
-def _excerpt(log: str) -> str:
-    text = " ".join(log.split())
-    if not text:
-        return "(no output)"
-    return text if len(text) <= _EXCERPT_LENGTH else text[: _EXCERPT_LENGTH - 1] + "…"
 
 
 # --- rendering -----------------------------------------------------------------------------

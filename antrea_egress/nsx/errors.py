@@ -1,4 +1,4 @@
-"""Exceptions raised by the NSX client.
+"""Exceptions raised by the NSX client, and how an HTTP answer or failure becomes one.
 
 Every message names the request (method and API path) and never contains credentials: the
 client never puts them in URLs, and messages are built only from the method, the path and
@@ -7,9 +7,15 @@ what NSX answered.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import httpx
+
+# NSX's code for a missing or stale XSRF token: an expired session, not a refusal.
+XSRF_ERROR_CODE = 98
 
 
 class NsxError(Exception):
@@ -152,3 +158,53 @@ def _as_int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+# --- an HTTP answer or failure as an NsxError ------------------------------------------------
+
+
+def api_error(method: str, url_path: str, response: httpx.Response) -> NsxApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    code, message, related = parse_error_body(body)
+    if not message and body is None:
+        message = response.text.strip()[:500]
+    kwargs: dict[str, Any] = {
+        "error_code": code,
+        "nsx_message": message,
+        "related_errors": related,
+        "retry_after": _retry_after(response),
+    }
+    status = response.status_code
+    if status == 404:
+        return NsxNotFoundError(method, url_path, status, **kwargs)
+    if status == 401 or (status == 403 and code != XSRF_ERROR_CODE):
+        hint = (
+            "Check nsxt:username and nsxt:password (or NSXT_USERNAME and NSXT_PASSWORD) and "
+            "that the user may use the Policy API"
+        )
+        return NsxAuthError(method, url_path, status, hint=hint, **kwargs)
+    return NsxApiError(method, url_path, status, **kwargs)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def connection_error(method: str, url_path: str, error: httpx.TransportError) -> NsxError:
+    """A TLS failure (certificate, protocol, cipher) is final; other failures may pass."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return NsxTlsError(method, url_path, cause.verify_message or str(cause))
+        if isinstance(cause, ssl.SSLError):
+            return NsxTlsError(method, url_path, str(cause))
+        cause = cause.__cause__ or cause.__context__
+    reason = type(error).__name__ + (f": {error}" if str(error) else "")
+    return NsxConnectionError(method, url_path, reason)

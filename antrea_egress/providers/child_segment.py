@@ -2,7 +2,9 @@
 
 A child segment is two NSX objects: an overlay Segment that carries the egress subnet's gateway
 on the parent's Tier-1, and a SegmentConnectionBindingMap under it that ties it to the parent
-(the cluster's node segment) with a VLAN tag (docs/nsx-policy-api.md §1).
+(the cluster's node segment) with a VLAN tag (docs/nsx-policy-api.md §1). Its properties,
+their validation and the request bodies are declared in `child_segment_inputs`; this module
+holds the provider, the resource and how `egressctl render` shows it (`OFFLINE`).
 
 Engine contract (docs/pulumi-engine.md §2):
 - this module is imported by reference by the dynamic-provider host, so it must stay
@@ -21,13 +23,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import (
-    CheckFailure,
     CheckResult,
     CreateResult,
     DiffResult,
@@ -40,14 +40,32 @@ from antrea_egress import addressing, naming
 from antrea_egress.nsx import paths
 from antrea_egress.nsx.client import NsxClient
 from antrea_egress.nsx.errors import NsxApiError, NsxError
-from antrea_egress.providers.base import NsxProvider, is_unknown
+from antrea_egress.providers.base import NsxProvider
+from antrea_egress.providers.child_segment_inputs import (
+    INPUT_KEYS,
+    OUTPUT_KEYS,
+    REPLACE_KEYS,
+    ChildSegmentArgs,
+    ChildSegmentError,
+    ChildSegmentOutputs,
+    ChildSegmentSpec,
+    binding_map_body,
+    comparable,
+    normalize_inputs,
+    segment_body,
+)
 from antrea_egress.providers.parent_segment import ParentSegmentError, read_parent
+from antrea_egress.rendering import (
+    TARGET_NSX,
+    TIER1_PLACEHOLDER,
+    NsxRequest,
+    OfflineRendering,
+    dynamic_type,
+)
+
+__all__ = ["ChildSegment", "ChildSegmentArgs", "ChildSegmentError", "ChildSegmentProvider"]
 
 log = logging.getLogger(__name__)
-
-INPUT_KEYS = ("nsx_id", "parent_path", "vlan", "cidr", "gateway", "description", "tags")
-REPLACE_KEYS = frozenset({"nsx_id", "parent_path", "vlan", "cidr", "gateway"})
-OUTPUT_KEYS = ("path", "binding_map_path", "tier1_path", "transport_zone_path", "network")
 
 # NSX refuses these deletes while something still hangs off the object; they clear by
 # themselves once NSX has purged the children or released the ports (docs/nsx-policy-api.md §3.3).
@@ -56,204 +74,6 @@ _DELETE_BLOCKED_TEXT = re.compile(r"has children|being referenced|still has|atta
 MARKED_FOR_DELETE_CODE = 500045
 # UNCONFIRMED for infra binding maps (docs/nsx-policy-api.md §1.1): NSX's duplicate-VLAN codes.
 DUPLICATE_VLAN_CODES = frozenset({8327, 640873})
-
-
-class ChildSegmentError(NsxError):
-    """A child segment cannot be created, changed or deleted as asked."""
-
-
-@dataclass(frozen=True)
-class ChildSegmentSpec:
-    """Validated inputs."""
-
-    nsx_id: str
-    parent_path: str
-    vlan: int
-    subnet: addressing.Subnet
-    description: str
-    tags: tuple[tuple[str, str], ...]
-
-    @property
-    def segment_path(self) -> str:
-        return paths.segment_path(self.nsx_id)
-
-    @property
-    def binding_map_path(self) -> str:
-        return paths.binding_map_path(self.nsx_id, naming.binding_map_id(self.parent_path))
-
-    def nsx_tags(self) -> list[dict[str, str]]:
-        return [naming.MANAGED_BY_TAG, *({"scope": s, "tag": t} for s, t in self.tags)]
-
-    @classmethod
-    def from_props(cls, props: Mapping[str, Any]) -> ChildSegmentSpec:
-        """For create/update/delete, where check() has already validated the props."""
-        normalized, failures = normalize_inputs(props)
-        if failures:
-            raise ChildSegmentError("; ".join(f"{f.property}: {f.reason}" for f in failures))
-        subnet, problems = addressing.parse_subnet(normalized["cidr"], normalized["gateway"])
-        if subnet is None:
-            raise ChildSegmentError("; ".join(f"{k}: {v}" for k, v in problems.items()))
-        return cls(
-            nsx_id=normalized["nsx_id"],
-            parent_path=normalized["parent_path"],
-            vlan=normalized["vlan"],
-            subnet=subnet,
-            description=normalized.get("description", ""),
-            tags=tuple((t["scope"], t["tag"]) for t in normalized.get("tags", [])),
-        )
-
-
-# --- validation (local, no network) ------------------------------------------------------
-
-
-_Fail = Callable[[str, str | None], None]
-
-
-def normalize_inputs(props: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
-    """Canonical inputs and one failure per bad property; unknown values pass through."""
-    result = dict(props)
-    failures: list[CheckFailure] = []
-
-    def fail(prop: str, reason: str | None) -> None:
-        if reason:
-            failures.append(CheckFailure(prop, reason))
-
-    for key in ("nsx_id", "parent_path", "cidr", "gateway"):
-        if props.get(key) in (None, ""):
-            fail(key, f"{key} is required")
-    if _known(props.get("nsx_id")):
-        fail("nsx_id", naming.nsx_id_problem(str(props["nsx_id"])))
-    if _known(props.get("parent_path")):
-        fail("parent_path", naming.segment_path_problem(str(props["parent_path"])))
-    _normalize_vlan(props, result, fail)
-    _normalize_subnet(props, result, fail)
-    _normalize_description(props, result, fail)
-    _normalize_tags(props, result, fail)
-    if not failures and all(_known(props.get(k)) for k in ("nsx_id", "parent_path")):
-        fail("nsx_id", _path_length_problem(str(props["nsx_id"]), str(props["parent_path"])))
-    return result, failures
-
-
-def _known(value: Any) -> bool:
-    return not is_unknown(value) and value not in (None, "")
-
-
-def _normalize_vlan(props: Mapping[str, Any], result: dict[str, Any], fail: _Fail) -> None:
-    vlan = props.get("vlan")
-    if vlan is None:
-        fail("vlan", "vlan is required")
-    elif not is_unknown(vlan):
-        problem = addressing.vlan_problem(vlan)
-        fail("vlan", problem)
-        if not problem:
-            result["vlan"] = int(vlan)
-
-
-def _normalize_subnet(props: Mapping[str, Any], result: dict[str, Any], fail: _Fail) -> None:
-    cidr, gateway = props.get("cidr"), props.get("gateway")
-    if not (_known(cidr) and _known(gateway)):
-        return
-    subnet, problems = addressing.parse_subnet(str(cidr), str(gateway))
-    for prop, reason in problems.items():
-        fail(prop, reason)
-    if subnet:
-        result["cidr"], result["gateway"] = str(subnet.network), str(subnet.gateway)
-
-
-def _normalize_description(props: Mapping[str, Any], result: dict[str, Any], fail: _Fail) -> None:
-    description = props.get("description")
-    if description is None:
-        result.pop("description", None)
-    elif len(str(description)) > naming.NSX_DESCRIPTION_MAX_LENGTH:
-        fail("description", f"at most {naming.NSX_DESCRIPTION_MAX_LENGTH} characters")
-
-
-def _normalize_tags(props: Mapping[str, Any], result: dict[str, Any], fail: _Fail) -> None:
-    tags = props.get("tags")
-    if tags is None:
-        result.pop("tags", None)
-        return
-    if is_unknown(tags):
-        return
-    if not isinstance(tags, Sequence) or isinstance(tags, str):
-        fail("tags", "tags must be a list of {scope, tag}")
-        return
-    normalized: list[dict[str, str]] = []
-    for index, tag in enumerate(tags):
-        problem = _tag_problem(tag)
-        if problem:
-            fail("tags", f"tags[{index}]: {problem}")
-        else:
-            normalized.append({"scope": str(tag["scope"]), "tag": str(tag["tag"])})
-    if len(normalized) + 1 > naming.NSX_MAX_TAGS:
-        fail("tags", f"at most {naming.NSX_MAX_TAGS - 1} tags (one is reserved)")
-    result["tags"] = normalized
-
-
-def _tag_problem(tag: Any) -> str | None:
-    if not isinstance(tag, Mapping) or set(tag) != {"scope", "tag"}:
-        return "must be an object with exactly the keys scope and tag"
-    scope, value = str(tag["scope"]), str(tag["tag"])
-    if scope == naming.TAG_SCOPE_MANAGED_BY:
-        return f"scope {scope} is reserved"
-    if len(scope) > naming.NSX_TAG_SCOPE_MAX_LENGTH:
-        return f"scope longer than {naming.NSX_TAG_SCOPE_MAX_LENGTH} characters"
-    if len(value) > naming.NSX_TAG_VALUE_MAX_LENGTH:
-        return f"tag longer than {naming.NSX_TAG_VALUE_MAX_LENGTH} characters"
-    return None
-
-
-def _path_length_problem(nsx_id: str, parent_path: str) -> str | None:
-    longest = paths.binding_map_path(nsx_id, naming.binding_map_id(parent_path))
-    if len(longest) > naming.NSX_PATH_MAX_LENGTH:
-        return (
-            f"the binding map path {longest} is {len(longest)} characters long; NSX allows "
-            f"{naming.NSX_PATH_MAX_LENGTH}. Use a shorter id"
-        )
-    return None
-
-
-def _comparable(key: str, value: Any) -> Any:
-    """Values as the diff compares them: engine floats as ints, absent as empty; an unknown
-    value equals nothing (it may be anything once known)."""
-    if is_unknown(value):
-        return value
-    if key == "vlan" and isinstance(value, float) and value.is_integer():
-        return int(value)
-    if key == "description" and value is None:
-        return ""
-    if key == "tags":
-        # NSX keeps tags as a set: a reordering is no change.
-        return sorted((t.get("scope", ""), t.get("tag", "")) for t in value or [])
-    return value
-
-
-# --- NSX request bodies ------------------------------------------------------------------
-
-
-def segment_body(spec: ChildSegmentSpec, parent: Mapping[str, Any]) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "resource_type": "Segment",
-        "display_name": spec.nsx_id,
-        "description": spec.description,
-        "connectivity_path": parent["connectivity_path"],
-        "subnets": [{"gateway_address": spec.subnet.gateway_cidr}],
-        "tags": spec.nsx_tags(),
-    }
-    if parent.get("transport_zone_path"):
-        body["transport_zone_path"] = parent["transport_zone_path"]
-    return body
-
-
-def binding_map_body(spec: ChildSegmentSpec) -> dict[str, Any]:
-    """Binding-map PATCH is a full replace (docs/nsx-policy-api.md §1.1): send every field."""
-    return {
-        "resource_type": "SegmentConnectionBindingMap",
-        "display_name": naming.binding_map_id(spec.parent_path),
-        "segment_path": spec.parent_path,
-        "vlan_traffic_tag": spec.vlan,
-        "tags": spec.nsx_tags(),
-    }
 
 
 # --- the provider ------------------------------------------------------------------------
@@ -272,7 +92,7 @@ class ChildSegmentProvider(NsxProvider):
         changed = [
             key
             for key in INPUT_KEYS
-            if _comparable(key, olds.get(key)) != _comparable(key, news.get(key))
+            if comparable(key, olds.get(key)) != comparable(key, news.get(key))
         ]
         replaces = [key for key in changed if key in REPLACE_KEYS]
         return DiffResult(
@@ -308,13 +128,13 @@ class ChildSegmentProvider(NsxProvider):
             maps = nsx.list_objects(paths.binding_maps_path(id_))
         binding = _pick_binding_map(maps, props.get("binding_map_path"))
         inputs = _inputs_from_nsx(id_, segment, binding)
-        outputs = {
-            "path": segment.get("path", paths.segment_path(id_)),
-            "binding_map_path": binding.get("path") if binding else None,
-            "tier1_path": segment.get("connectivity_path"),
-            "transport_zone_path": segment.get("transport_zone_path"),
-            "network": inputs.get("cidr"),
-        }
+        outputs = ChildSegmentOutputs(
+            path=segment.get("path", paths.segment_path(id_)),
+            binding_map_path=binding.get("path") if binding else None,
+            tier1_path=segment.get("connectivity_path"),
+            transport_zone_path=segment.get("transport_zone_path"),
+            network=inputs.get("cidr"),
+        ).props()
         return ReadResult(id_, {**props, **inputs, **outputs}, inputs=inputs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -329,7 +149,7 @@ class ChildSegmentProvider(NsxProvider):
             if not parent["connectivity_path"]:
                 parent = _read_parent(nsx, spec.parent_path)
             nsx.patch(spec.segment_path, segment_body(spec, parent))
-            if _comparable("tags", olds.get("tags")) != _comparable("tags", news.get("tags")):
+            if comparable("tags", olds.get("tags")) != comparable("tags", news.get("tags")):
                 nsx.patch(spec.binding_map_path, binding_map_body(spec))
         kept = {key: olds.get(key) for key in OUTPUT_KEYS}
         return UpdateResult({**news, **kept})
@@ -428,13 +248,13 @@ def _outputs(
     parent: Mapping[str, Any],
     subnet: addressing.Subnet,
 ) -> dict[str, Any]:
-    return {
-        "path": segment_path,
-        "binding_map_path": binding_map_path,
-        "tier1_path": parent["connectivity_path"],
-        "transport_zone_path": parent.get("transport_zone_path"),
-        "network": str(subnet.network),
-    }
+    return ChildSegmentOutputs(
+        path=segment_path,
+        binding_map_path=binding_map_path,
+        tier1_path=parent["connectivity_path"],
+        transport_zone_path=parent.get("transport_zone_path"),
+        network=str(subnet.network),
+    ).props()
 
 
 def _pick_binding_map(
@@ -487,17 +307,6 @@ def _as_int(value: Any) -> int | None:
 # --- the resource ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ChildSegmentArgs:
-    nsx_id: pulumi.Input[str]
-    parent_path: pulumi.Input[str]
-    vlan: pulumi.Input[int]
-    cidr: pulumi.Input[str]
-    gateway: pulumi.Input[str]
-    description: pulumi.Input[str] | None = None
-    tags: pulumi.Input[Sequence[pulumi.Input[Mapping[str, str]]]] | None = None
-
-
 class ChildSegment(Resource, module="nsx", name="ChildSegment"):
     """An NSX child segment (Segment + SegmentConnectionBindingMap) under a parent segment."""
 
@@ -518,15 +327,47 @@ class ChildSegment(Resource, module="nsx", name="ChildSegment"):
         args: ChildSegmentArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props: dict[str, Any] = {
-            "nsx_id": args.nsx_id,
-            "parent_path": args.parent_path,
-            "vlan": args.vlan,
-            "cidr": args.cidr,
-            "gateway": args.gateway,
-            "description": args.description,
-            "tags": args.tags,
-            # Output-only keys must be declared, or the SDK creates no attribute for them.
-            **dict.fromkeys(OUTPUT_KEYS),
-        }
+        # Output-only keys must be declared, or the SDK creates no attribute for them.
+        props = {**args.props(), **dict.fromkeys(OUTPUT_KEYS)}
         super().__init__(ChildSegmentProvider(), resource_name, props, opts)
+
+
+# --- offline ---------------------------------------------------------------------------------
+
+
+def _offline_outputs(state: dict[str, Any], read_id: str | None) -> dict[str, Any]:
+    """The segment's own path; the Tier-1 is the parent's, known only to NSX."""
+    del read_id
+    path = paths.segment_path(state["nsx_id"])
+    return {**state, "path": path, "tier1_path": TIER1_PLACEHOLDER, "network": state["cidr"]}
+
+
+def _offline_requests(resource: str, inputs: Mapping[str, Any]) -> list[NsxRequest]:
+    """The two PATCHes create sends; what only the parent knows is a placeholder."""
+    spec = ChildSegmentSpec.from_props(inputs)
+    parent = {
+        "connectivity_path": f"<connectivity_path of {spec.parent_path}>",
+        "transport_zone_path": f"<transport_zone_path of {spec.parent_path}>",
+    }
+    segment = paths.api_url_path(spec.segment_path)
+    binding = paths.api_url_path(spec.binding_map_path)
+    return [
+        NsxRequest(resource, "PATCH", segment, segment_body(spec, parent)),
+        NsxRequest(resource, "PATCH", binding, binding_map_body(spec)),
+    ]
+
+
+def _offline_detail(inputs: Mapping[str, Any]) -> str:
+    return (
+        f"{inputs['nsx_id']}: gateway {inputs['gateway']} of {inputs['cidr']}, VLAN "
+        f"{int(inputs['vlan'])} on {inputs['parent_path']}"
+    )
+
+
+OFFLINE = OfflineRendering(
+    type=dynamic_type(ChildSegment),
+    outputs=_offline_outputs,
+    requests=_offline_requests,
+    target=TARGET_NSX,
+    detail=_offline_detail,
+)

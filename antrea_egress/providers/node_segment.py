@@ -8,6 +8,8 @@ segment still exists; `delete` has nothing to delete.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import pulumi
@@ -17,9 +19,43 @@ from antrea_egress import naming
 from antrea_egress.discovery import discover_node_segment
 from antrea_egress.providers.base import NsxAndSupervisorProvider, is_unknown
 from antrea_egress.providers.parent_segment import reread_segment
+from antrea_egress.rendering import (
+    TARGET_NSX,
+    TIER1_PLACEHOLDER,
+    OfflineRendering,
+    discovered_segment_path,
+    dynamic_type,
+)
 
-INPUT_KEYS = ("vsphere_namespace", "cluster", "cluster_uid")
-OUTPUT_KEYS = ("path", "tier1_path", "found_by", "virtual_network", "snat_ip")
+
+@dataclass(frozen=True)
+class NodeSegmentArgs:
+    """The cluster whose node segment is looked up; a new uid is a new cluster."""
+
+    vsphere_namespace: pulumi.Input[str]
+    cluster: pulumi.Input[str]
+    cluster_uid: pulumi.Input[str]
+
+    def props(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in INPUT_KEYS}
+
+
+@dataclass(frozen=True)
+class NodeSegmentOutputs:
+    """What discovery found: the segment, its Tier-1, how it was found, and its evidence."""
+
+    path: str
+    tier1_path: str | None
+    found_by: str
+    virtual_network: str | None
+    snat_ip: str | None
+
+    def props(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+INPUT_KEYS = tuple(field.name for field in fields(NodeSegmentArgs))
+OUTPUT_KEYS = tuple(field.name for field in fields(NodeSegmentOutputs))
 
 
 class NodeSegmentProvider(NsxAndSupervisorProvider):
@@ -42,14 +78,14 @@ class NodeSegmentProvider(NsxAndSupervisorProvider):
         with self._supervisor() as supervisor, self._nsx() as nsx:
             found = discover_node_segment(supervisor, nsx, namespace, cluster)
         segment = found.segment
-        outputs = {
-            "path": segment.path,
-            "tier1_path": segment.tier1_path,
-            "found_by": segment.found_by,
-            "virtual_network": found.virtual_network,
-            "snat_ip": found.snat_ip,
-        }
-        return CreateResult(f"{namespace}/{cluster}", {**props, **outputs})
+        outputs = NodeSegmentOutputs(
+            path=segment.path,
+            tier1_path=segment.tier1_path,
+            found_by=segment.found_by,
+            virtual_network=found.virtual_network,
+            snat_ip=found.snat_ip,
+        )
+        return CreateResult(f"{namespace}/{cluster}", {**props, **outputs.props()})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with self._nsx() as nsx:
@@ -71,16 +107,25 @@ class NodeSegment(Resource, module="nsx", name="NodeSegment"):
     def __init__(
         self,
         resource_name: str,
-        *,
-        vsphere_namespace: pulumi.Input[str],
-        cluster: pulumi.Input[str],
-        cluster_uid: pulumi.Input[str],
+        args: NodeSegmentArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props: dict[str, Any] = {
-            "vsphere_namespace": vsphere_namespace,
-            "cluster": cluster,
-            "cluster_uid": cluster_uid,
-            **dict.fromkeys(OUTPUT_KEYS),
-        }
+        props = {**args.props(), **dict.fromkeys(OUTPUT_KEYS)}
         super().__init__(NodeSegmentProvider(), resource_name, props, opts)
+
+
+def _offline_detail(inputs: Mapping[str, Any]) -> str:
+    return f"discovered after {inputs['vsphere_namespace']}/{inputs['cluster']} is Ready"
+
+
+OFFLINE = OfflineRendering(
+    type=dynamic_type(NodeSegment),
+    # Discovery reads a live Supervisor: the segment and its Tier-1 are placeholders.
+    outputs=lambda state, _: {
+        **state,
+        "path": discovered_segment_path(state["cluster"]),
+        "tier1_path": TIER1_PLACEHOLDER,
+    },
+    target=TARGET_NSX,
+    detail=_offline_detail,
+)

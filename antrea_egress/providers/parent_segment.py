@@ -13,6 +13,7 @@ previewed), `read` reports a parent that moved to another Tier-1, and `delete` o
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import pulumi
@@ -22,8 +23,20 @@ from antrea_egress import naming
 from antrea_egress.nsx.client import NsxClient
 from antrea_egress.nsx.errors import NsxError, NsxNotFoundError
 from antrea_egress.providers.base import NsxProvider, is_unknown
+from antrea_egress.rendering import TARGET_NSX, TIER1_PLACEHOLDER, OfflineRendering, dynamic_type
 
-OUTPUT_KEYS = ("tier1_path",)
+
+@dataclass(frozen=True)
+class ParentSegmentOutputs:
+    """The Tier-1 the parent segment is connected to."""
+
+    tier1_path: str | None
+
+    def props(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+OUTPUT_KEYS = tuple(field.name for field in fields(ParentSegmentOutputs))
 
 
 class ParentSegmentError(NsxError):
@@ -73,7 +86,7 @@ class ParentSegmentProvider(NsxProvider):
         path = str(props["path"])
         with self._nsx() as nsx:
             tier1 = read_parent(nsx, path)["connectivity_path"]
-        return CreateResult(path, {**props, "tier1_path": tier1})
+        return CreateResult(path, {**props, **ParentSegmentOutputs(tier1_path=tier1).props()})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with self._nsx() as nsx:
@@ -97,3 +110,12 @@ class ParentSegment(Resource, module="nsx", name="ParentSegment"):
     ) -> None:
         props: dict[str, Any] = {"path": path, **dict.fromkeys(OUTPUT_KEYS)}
         super().__init__(ParentSegmentProvider(), resource_name, props, opts)
+
+
+OFFLINE = OfflineRendering(
+    type=dynamic_type(ParentSegment),
+    # The Tier-1 is read from a live NSX.
+    outputs=lambda state, _: {**state, "tier1_path": TIER1_PLACEHOLDER},
+    target=TARGET_NSX,
+    detail=lambda inputs: f"reads the Tier-1 of {inputs['path']}",
+)

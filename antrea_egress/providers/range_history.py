@@ -18,6 +18,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, UpdateResult
 
 from antrea_egress.providers.base import StatelessProvider
+from antrea_egress.rendering import OfflineRendering, dynamic_type
 
 
 def is_extension(old: Sequence[Any], new: Sequence[Any]) -> bool:
@@ -52,3 +53,9 @@ class IpRangeHistory(Resource, module="antrea", name="IpRangeHistory"):
     ) -> None:
         props = {"pool": pool, "ip_ranges": [dict(r) for r in ip_ranges]}
         super().__init__(IpRangeHistoryProvider(), resource_name, props, opts)
+
+
+OFFLINE = OfflineRendering(
+    type=dynamic_type(IpRangeHistory),
+    detail=lambda _: "remembers the pool's ranges: appending updates the pool, editing replaces it",
+)

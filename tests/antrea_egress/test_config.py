@@ -16,6 +16,7 @@ from pulumi.runtime import settings
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from antrea_egress import manifests
 from antrea_egress.config import (
     CONFIG_NAMESPACE,
     MAX_ZONES_PER_CLUSTER,
@@ -214,17 +215,21 @@ def test_field_procedure_values_pass_with_exactly_the_host_bits_warning() -> Non
     assert stack.cluster.antrea.nsx is True
     assert stack.cluster.ready_timeout == dt.timedelta(minutes=60)
     prod, staging = stack.zones
-    assert prod.subnet_info() == {"gateway": "10.100.5.1", "prefixLength": 25, "vlan": 110}
-    assert staging.subnet_info() == {"gateway": "10.100.5.129", "prefixLength": 30, "vlan": 120}
+    assert manifests.subnet_info(prod) == {"gateway": "10.100.5.1", "prefixLength": 25, "vlan": 110}
+    assert manifests.subnet_info(staging) == {
+        "gateway": "10.100.5.129",
+        "prefixLength": 30,
+        "vlan": 120,
+    }
     assert staging.subnet.gateway_cidr == "10.100.5.129/30"
-    assert [r.to_antrea() for r in staging.ip_ranges] == [
+    assert [manifests.ip_range(r) for r in staging.ip_ranges] == [
         {"start": "10.100.5.130", "end": "10.100.5.130"}
     ]
-    assert prod.applied_to.to_antrea() == {
+    assert manifests.applied_to(prod.applied_to) == {
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "prod"}},
         "podSelector": {"matchLabels": {"app": "web"}},
     }
-    assert prod.node_selector.to_kubernetes() == {}
+    assert manifests.label_selector(prod.node_selector) == {}
     assert stack.effective_parent(prod) == "auto"
     assert stack.warnings() == [HOST_BITS_WARNING]
 
@@ -604,7 +609,7 @@ GOOD: list[tuple[str, list[Mutation], Callable[[StackConfig], object]]] = [
     ("parent-segment", [zone(0, "parentSegment", value=NODE_SEGMENT)],
      lambda s: s.zones[0].parent_segment == NODE_SEGMENT),
     ("cidr-range", [ranges(0, {"cidr": "10.100.5.16/28"})],
-     lambda s: s.zones[0].ip_ranges[0].to_antrea() == {"cidr": "10.100.5.16/28"}),
+     lambda s: manifests.ip_range(s.zones[0].ip_ranges[0]) == {"cidr": "10.100.5.16/28"}),
     ("cidr-range-from-network",  # Antrea never hands out .0 of a cidr range
      [zone(0, "gateway", value="10.100.5.126"), ranges(0, {"cidr": "10.100.5.0/28"})],
      lambda s: str(s.zones[0].ip_ranges[0].allocatable[0]) == "10.100.5.1"),
@@ -616,17 +621,17 @@ GOOD: list[tuple[str, list[Mutation], Callable[[StackConfig], object]]] = [
      [zone(0, "appliedTo", "podSelector",
            value={"matchLabels": {"app": "web"},
                   "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a"]}]})],
-     lambda s: s.zones[0].applied_to.pod_selector.to_kubernetes()
+     lambda s: manifests.label_selector(s.zones[0].applied_to.pod_selector)
      == {"matchLabels": {"app": "web"},
          "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a"]}]}),
     ("selector-exists",
      [zone(0, "nodeSelector", value={"matchExpressions": [{"key": "gw", "operator": "Exists"}]})],
-     lambda s: s.zones[0].node_selector.to_kubernetes()
+     lambda s: manifests.label_selector(s.zones[0].node_selector)
      == {"matchExpressions": [{"key": "gw", "operator": "Exists"}]}),
     ("selector-prefixed-key", [zone(0, "nodeSelector", value={"example.com/role": "egress"})],
      lambda s: s.zones[0].node_selector.match_labels == {"example.com/role": "egress"}),
     ("all-pods-of-namespace", [drop("zones", 0, "appliedTo", "podSelector")],
-     lambda s: s.zones[0].applied_to.to_antrea()
+     lambda s: manifests.applied_to(s.zones[0].applied_to)
      == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "prod"}}}),
     ("separate-subnet-on",
      [cluster("antrea", "featureGates", "EgressSeparateSubnet", value=True)],
@@ -798,13 +803,13 @@ def test_models_are_frozen_and_accept_attribute_names() -> None:
 
     with pytest.raises(ValidationError, match="frozen"):
         ip_range.start = "10.100.5.11"
-    assert ip_range.to_antrea() == {"start": "10.100.5.10", "end": "10.100.5.20"}
+    assert manifests.ip_range(ip_range) == {"start": "10.100.5.10", "end": "10.100.5.20"}
     assert (
         IpRange(cidr="10.100.5.16/28").allocatable
         == IpRange(start="10.100.5.17", end="10.100.5.30").bounds
     )
-    assert LabelSelector().to_kubernetes() == {}
-    assert LabelSelector.model_validate({"app": "web"}).to_kubernetes() == {
+    assert manifests.label_selector(LabelSelector()) == {}
+    assert manifests.label_selector(LabelSelector.model_validate({"app": "web"})) == {
         "matchLabels": {"app": "web"}
     }
 

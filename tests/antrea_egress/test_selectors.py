@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from antrea_egress import manifests
 from antrea_egress.config import LabelSelector
 from antrea_egress.selectors import ALL_PODS, pods_text, selector_text
 
@@ -48,7 +49,7 @@ def test_the_configs_selector_reads_the_same() -> None:
         {"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "t", "operator": "Exists"}]}
     )
 
-    assert selector_text(selector.to_kubernetes()) == "app=web,t"
+    assert selector_text(manifests.label_selector(selector)) == "app=web,t"
 
 
 def test_the_empty_selector_takes_all_pods() -> None:

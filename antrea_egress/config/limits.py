@@ -1,0 +1,34 @@
+"""Limits and defaults the configuration is checked against, each with where it comes from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+# Antrea's agent gives every distinct Egress subnet (ExternalIPPool subnetInfo) its own
+# policy-routing table, and it has 20 of them: tables 101-120 (pkg/agent/types/net.go). Every
+# zone is a distinct subnet, so a cluster can carry at most 20 zones.
+MAX_ZONES_PER_CLUSTER: Final = 20
+# Antrea's IP allocator holds at most 65536 addresses per range (pkg/ipam/ipallocator).
+MAX_ADDRESSES_PER_RANGE: Final = 65536
+
+# A zone's subnet holds the NSX gateway and at least one egress IP, neither of them its network
+# or broadcast address: /30 is the smallest. Why not RFC 3021 /31, both addresses usable, one
+# for the gateway and one egress IP? The gateway is the Tier-1's downlink on an NSX segment, and
+# NSX documents no /31 segment subnet; Antrea counts a /31 or /32 cidr range as holding no
+# address (https://github.com/antrea-io/antrea/issues/6582, /7149), and its webhook refuses a
+# /32 subnetInfo. A /31 zone would rest on behaviour neither side promises, so it is refused
+# with that reason instead of failing halfway through `up`.
+ZONE_PREFIX_MAX: Final = 30
+
+# The cluster's node segment, found at run time (or a segment path given instead).
+AUTO_SEGMENT: Final = "auto"
+FEATURE_GATE_EGRESS: Final = "Egress"
+FEATURE_GATE_EGRESS_SEPARATE_SUBNET: Final = "EgressSeparateSubnet"
+
+# The TKC's own defaults (run.tanzu.vmware.com TanzuKubernetesCluster settings.network).
+DEFAULT_POD_CIDRS: Final = ("192.168.0.0/16",)
+DEFAULT_SERVICE_CIDRS: Final = ("10.96.0.0/12",)
+DEFAULT_READY_TIMEOUT: Final = dt.timedelta(minutes=60)
+MIN_READY_TIMEOUT: Final = dt.timedelta(minutes=5)
+MAX_READY_TIMEOUT: Final = dt.timedelta(hours=8)

@@ -1,0 +1,58 @@
+"""Everything under a stack's `antrea-egress` namespace: the cluster, the zones, two flags."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from antrea_egress.config import rules
+from antrea_egress.config.cluster import ClusterConfig
+from antrea_egress.config.fields import Flag
+from antrea_egress.config.keys import KEY_CLUSTER, KEY_ZONES, KeyFunction, Loc, Problem, config_key
+from antrea_egress.config.model import ConfigModel
+from antrea_egress.config.zones import ZoneConfig
+
+
+class StackConfig(ConfigModel):
+    """Everything under the `antrea-egress` namespace of a stack."""
+
+    cluster: ClusterConfig
+    nat_mode: Flag = True
+    demo_workloads: Flag = False
+    # The local lab: Kubernetes objects are written as YAML under this directory instead of
+    # being applied, so no Supervisor or guest cluster is needed (NSX still is: the simulator).
+    render_yaml_to: str | None = None
+    # May be empty: a stack can declare the cluster first and add zones later.
+    zones: list[ZoneConfig] = Field(default_factory=list)
+
+    @classmethod
+    def _key_function(cls) -> KeyFunction:
+        return config_key
+
+    def _problems(self, at: Loc, key: KeyFunction) -> list[Problem]:
+        """The cluster's and each zone's rules, then the rules across them (as the loader)."""
+        problems = self.cluster._problems((*at, KEY_CLUSTER), key)
+        for index, zone in enumerate(self.zones):
+            problems += zone._problems((*at, KEY_ZONES, index), key)
+        return problems + rules.check(rules.Scope.STACK, self.facts, at, key)
+
+    @property
+    def facts(self) -> rules.StackFacts:
+        """What the rules across zones look at."""
+        return rules.StackFacts(
+            cluster=self.cluster,
+            zones=list(enumerate(self.zones)),
+            zone_count=len(self.zones),
+            demo_workloads=self.demo_workloads,
+            render_yaml_to=self.render_yaml_to,
+        )
+
+    def _warnings(self, at: Loc, key: KeyFunction) -> list[Problem]:
+        return self.cluster._warnings((*at, KEY_CLUSTER), key)
+
+    def effective_parent(self, zone: ZoneConfig) -> str:
+        """The zone's parent segment path, or "auto" for the cluster's node segment."""
+        return zone.effective_parent(self.cluster)
+
+    def warnings(self) -> list[str]:
+        """The warnings of this configuration (load_stack_config returns them too)."""
+        return [f"{config_key(loc)}: {message}" for loc, message in self._warnings((), config_key)]

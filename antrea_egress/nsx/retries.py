@@ -1,0 +1,90 @@
+"""How the NSX client retries: time budgets, transient failures, backoff that honours NSX.
+
+Transient failures (rate limits, overload, dropped connections, timeouts) are retried with
+capped, jittered exponential backoff within a bounded number of attempts and an overall
+deadline. Other 4xx answers are never retried: they do not heal by themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import tenacity
+
+from antrea_egress.nsx.errors import NsxApiError, NsxConnectionError, NsxTlsError
+
+# The client's own logger: a retry is something the client did.
+log = logging.getLogger("antrea_egress.nsx.client")
+
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+# 500 with these codes: "cannot connect" (98) and "persistence layer reconfiguring" (607).
+RETRYABLE_500_CODES = frozenset({98, 607})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    initial_backoff: float = 0.5
+    max_backoff: float = 8.0
+    deadline: float = 120.0
+
+
+@dataclass(frozen=True)
+class ClientTuning:
+    """Time budgets. Defaults suit a production NSX Manager; tests shrink them."""
+
+    request_timeout: float = 30.0
+    connect_timeout: float = 10.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    realization_timeout: float = 600.0
+    realization_first_interval: float = 1.0
+    realization_max_interval: float = 5.0
+    # How long to keep retrying an operation NSX refuses for a reason that clears by itself:
+    # "has children / is referenced / ports attached" on delete, "marked for delete" on create.
+    conflict_timeout: float = 300.0
+    conflict_interval: float = 2.0
+
+
+class BackoffOrRetryAfter(tenacity.wait.wait_base):
+    """Full-jitter exponential backoff, but never shorter than a Retry-After NSX sent.
+
+    A Retry-After longer than the backoff cap is still honoured: retrying earlier would only
+    spend attempts while NSX refuses; the overall deadline (stop_before_delay) bounds it.
+    """
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._backoff = tenacity.wait_random_exponential(
+            multiplier=policy.initial_backoff, max=policy.max_backoff
+        )
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        backoff = self._backoff(retry_state)
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome else None
+        if isinstance(error, NsxApiError) and error.retry_after is not None:
+            return max(backoff, error.retry_after)
+        return backoff
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, NsxTlsError):
+        return False
+    if isinstance(error, NsxConnectionError):
+        return True
+    if isinstance(error, NsxApiError):
+        if error.status in RETRYABLE_STATUS:
+            return True
+        return error.status == 500 and bool(error.all_error_codes & RETRYABLE_500_CODES)
+    return False
+
+
+def log_retry(state: tenacity.RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.warning("attempt %d: %s; retrying in %.1fs", state.attempt_number, error, wait)
+
+
+def log_conflict(state: tenacity.RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.info("NSX refused for now (%s); trying again", error)

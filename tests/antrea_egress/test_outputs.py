@@ -1,0 +1,54 @@
+"""The `zones` stack output: one serialisation, one parser, and they agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from antrea_egress.config import load_stack_file
+from antrea_egress.outputs import OUTPUT_ZONES, read_zone_summaries, zone_summary
+from tests.pulumi_harness import ROOT
+
+# What pipelines, `egressctl report` and `verify` read from deployed stacks: never renamed.
+ZONE_OUTPUT_KEYS = [
+    "egressIP", "egressNode", "cidr", "gateway", "vlan", "ipRanges", "segmentPath", "tier1Path",
+    "natMode", "namespace", "podSelector",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging", "lab"])
+def test_a_summary_read_back_from_its_output_is_the_same_summary(stack: str) -> None:
+    config, _ = load_stack_file(ROOT / Path(f"Pulumi.{stack}.yaml"))
+    summaries = {
+        zone.name: zone_summary(
+            zone,
+            nat_mode=config.nat_mode,
+            egress_ip="10.100.5.10",
+            egress_node="node-1",
+            segment_path=f"/infra/segments/egress-{zone.name}",
+            tier1_path="/infra/tier-1s/t1",
+        )
+        for zone in config.zones
+    }
+
+    outputs = {OUTPUT_ZONES: {name: summary.to_output() for name, summary in summaries.items()}}
+
+    assert read_zone_summaries(outputs) == summaries
+    assert all(list(output) == ZONE_OUTPUT_KEYS for output in outputs[OUTPUT_ZONES].values())
+
+
+def test_values_known_only_once_deployed_may_be_unknown() -> None:
+    config, _ = load_stack_file(ROOT / "Pulumi.prod.yaml")
+    summary = zone_summary(
+        config.zones[0],
+        nat_mode=True,
+        egress_ip=None,
+        egress_node=None,
+        segment_path=None,
+        tier1_path=None,
+    )
+
+    (read,) = read_zone_summaries({OUTPUT_ZONES: {"prod": summary.to_output()}}).values()
+
+    assert read == summary
