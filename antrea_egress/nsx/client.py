@@ -258,7 +258,9 @@ class NsxClient:
                 method, url_path, json=json, params=params, data=form, headers=headers
             )
         except httpx.TransportError as error:
-            raise connection_error(method, url_path, error) from error
+            raise connection_error(
+                method, url_path, error, self._http.base_url.netloc.decode()
+            ) from error
         log.debug(
             "%s %s -> %s in %.0f ms (x-nsx-requestid %s)",
             method,

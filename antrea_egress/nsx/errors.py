@@ -90,12 +90,18 @@ class NsxConnectionError(NsxError):
     method: str
     path: str
     reason: str
+    # host[:port] of the manager, so that a wrong nsxt:host shows in the message.
+    manager: str = ""
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
 
+    @property
+    def _at(self) -> str:
+        return f" at {self.manager}" if self.manager else ""
+
     def __str__(self) -> str:
-        return f"{self.method} {self.path} failed: no answer from NSX ({self.reason})"
+        return f"{self.method} {self.path} failed: no answer from NSX{self._at} ({self.reason})"
 
 
 class NsxTlsError(NsxConnectionError):
@@ -103,7 +109,8 @@ class NsxTlsError(NsxConnectionError):
 
     def __str__(self) -> str:
         return (
-            f"{self.method} {self.path} failed: TLS with the NSX Manager failed ({self.reason}). "
+            f"{self.method} {self.path} failed: TLS with the NSX Manager{self._at} failed "
+            f"({self.reason}). "
             "If its certificate is not trusted, set nsxt:caFile (or NSXT_CA_FILE) to the CA "
             "bundle that signed it"
         )
@@ -197,14 +204,16 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def connection_error(method: str, url_path: str, error: httpx.TransportError) -> NsxError:
+def connection_error(
+    method: str, url_path: str, error: httpx.TransportError, manager: str = ""
+) -> NsxError:
     """A TLS failure (certificate, protocol, cipher) is final; other failures may pass."""
     cause: BaseException | None = error
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
-            return NsxTlsError(method, url_path, cause.verify_message or str(cause))
+            return NsxTlsError(method, url_path, cause.verify_message or str(cause), manager)
         if isinstance(cause, ssl.SSLError):
-            return NsxTlsError(method, url_path, str(cause))
+            return NsxTlsError(method, url_path, str(cause), manager)
         cause = cause.__cause__ or cause.__context__
     reason = type(error).__name__ + (f": {error}" if str(error) else "")
-    return NsxConnectionError(method, url_path, reason)
+    return NsxConnectionError(method, url_path, reason, manager)
