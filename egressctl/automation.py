@@ -70,6 +70,7 @@ from egressctl.pulumi_cli import (
     PulumiNotInstalledError,
     describe_error,
     find_cli,
+    inline_program,
     json_object,
     one_line,
     selected_stack,
@@ -137,6 +138,7 @@ def run_operation(
     on_output: Callable[[str], None] = print,
     env: Mapping[str, str] | None = None,
     pulumi_command: str | None = None,
+    inline: bool = False,
 ) -> OperationResult:
     """Run `operation` on the existing stack `stack` of the project in `work_dir`.
 
@@ -146,11 +148,13 @@ def run_operation(
     LOCKED (another update runs or a DIY lock is held), CHANGES_FOUND (drift) or FAILURE.
 
     `env` adds environment for the CLI (backend URL, passphrase, credentials); `pulumi_command`
-    names the `pulumi` executable (default: the one on PATH). Raises PulumiNotInstalledError
-    when there is no usable CLI.
+    names the `pulumi` executable (default: the one on PATH); `inline` runs the program in
+    this process instead of through the language host (`pulumi_cli.inline_program`). Raises
+    PulumiNotInstalledError when there is no usable CLI.
     """
     operation = Operation(operation)
-    cli = Cli(find_cli(pulumi_command, env), work_dir, env)
+    program = inline_program(work_dir) if inline else None
+    cli = Cli(find_cli(pulumi_command, env), work_dir, env, program)
     run = _Run(operation, stack, EventCollector(refresh_outcomes=operation is Operation.REFRESH))
     try:
         with selected_stack(cli, stack, on_warning=on_output) as selected:

@@ -82,6 +82,14 @@ JsonOption = Annotated[
     Path | None,
     typer.Option("--json", help="Write a machine-readable summary of the changes here."),
 ]
+InlineOption = Annotated[
+    bool,
+    typer.Option(
+        "--inline",
+        help="Run the program in egressctl's own Python instead of through the Pulumi CLI's "
+        "language host (for pipelines whose Python has the program's requirements).",
+    ),
+]
 YesOption = Annotated[
     bool, typer.Option("--yes", "-y", help="Really delete every resource of the stack.")
 ]
@@ -96,7 +104,9 @@ class ReportFormat(StrEnum):
 # --- Automation API ------------------------------------------------------------------------
 
 
-def _operate(operation: Operation, stack: str, json_path: Path | None, work_dir: Path) -> None:
+def _operate(
+    operation: Operation, stack: str, json_path: Path | None, work_dir: Path, inline: bool
+) -> None:
     """Run the operation; `--json` is written whatever the outcome (a pipeline reads it)."""
     _require_operable_stack(operation, stack, json_path, work_dir)
     try:
@@ -105,6 +115,7 @@ def _operate(operation: Operation, stack: str, json_path: Path | None, work_dir:
             stack,
             work_dir=work_dir,
             on_output=stream_line,
+            inline=inline,
         )
     except PulumiNotInstalledError as error:
         result = _failure(operation, stack, str(error))
@@ -145,24 +156,35 @@ def _write_json(result: OperationResult, path: Path | None) -> None:
 
 @app.command()
 def preview(
-    stack: StackOption, json_path: JsonOption = None, work_dir: WorkDir = PROJECT_DIR
+    stack: StackOption,
+    json_path: JsonOption = None,
+    inline: InlineOption = False,
+    work_dir: WorkDir = PROJECT_DIR,
 ) -> None:
     """Show what `up` would change (with the diff)."""
-    _operate(Operation.PREVIEW, stack, json_path, work_dir)
+    _operate(Operation.PREVIEW, stack, json_path, work_dir, inline)
 
 
 @app.command()
-def up(stack: StackOption, json_path: JsonOption = None, work_dir: WorkDir = PROJECT_DIR) -> None:
+def up(
+    stack: StackOption,
+    json_path: JsonOption = None,
+    inline: InlineOption = False,
+    work_dir: WorkDir = PROJECT_DIR,
+) -> None:
     """Deploy the stack."""
-    _operate(Operation.UP, stack, json_path, work_dir)
+    _operate(Operation.UP, stack, json_path, work_dir, inline)
 
 
 @app.command()
 def refresh(
-    stack: StackOption, json_path: JsonOption = None, work_dir: WorkDir = PROJECT_DIR
+    stack: StackOption,
+    json_path: JsonOption = None,
+    inline: InlineOption = False,
+    work_dir: WorkDir = PROJECT_DIR,
 ) -> None:
     """Read the real state of every resource into the stack's state."""
-    _operate(Operation.REFRESH, stack, json_path, work_dir)
+    _operate(Operation.REFRESH, stack, json_path, work_dir, inline)
 
 
 @app.command()
@@ -170,6 +192,7 @@ def destroy(
     stack: StackOption,
     yes: YesOption = False,
     json_path: JsonOption = None,
+    inline: InlineOption = False,
     work_dir: WorkDir = PROJECT_DIR,
 ) -> None:
     """Delete every resource of the stack (the stack itself stays). Needs --yes."""
@@ -177,15 +200,18 @@ def destroy(
     if not yes:
         message = f"refusing to destroy stack {stack} without --yes"
         _finish(_failure(Operation.DESTROY, stack, message), json_path)
-    _operate(Operation.DESTROY, stack, json_path, work_dir)
+    _operate(Operation.DESTROY, stack, json_path, work_dir, inline)
 
 
 @app.command()
 def drift(
-    stack: StackOption, json_path: JsonOption = None, work_dir: WorkDir = PROJECT_DIR
+    stack: StackOption,
+    json_path: JsonOption = None,
+    inline: InlineOption = False,
+    work_dir: WorkDir = PROJECT_DIR,
 ) -> None:
     """Exit 3 when the infrastructure differs from the stack (a refresh preview)."""
-    _operate(Operation.DRIFT, stack, json_path, work_dir)
+    _operate(Operation.DRIFT, stack, json_path, work_dir, inline)
 
 
 # --- offline -------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ See `egressctl.automation` for the CLI calls each operation makes.
 from __future__ import annotations
 
 import json
+import runpy
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -84,11 +86,16 @@ def _install_root(executable: Path) -> str:
 
 @dataclass(frozen=True)
 class Cli:
-    """The CLI, the project directory it runs in and the environment it gets."""
+    """The CLI, the project directory it runs in and the environment it gets.
+
+    `program`: run the project's program in this process (the Automation API's inline mode,
+    `pulumi ... --client=<address>`) instead of through the CLI's Python language host.
+    """
 
     command: auto.PulumiCommand
     work_dir: Path
     env: Mapping[str, str] | None
+    program: Callable[[], None] | None = None
 
     @property
     def env_vars(self) -> dict[str, str]:
@@ -96,7 +103,10 @@ class Cli:
 
     def workspace(self) -> auto.LocalWorkspace:
         return auto.LocalWorkspace(
-            work_dir=str(self.work_dir), env_vars=self.env_vars, pulumi_command=self.command
+            work_dir=str(self.work_dir),
+            env_vars=self.env_vars,
+            pulumi_command=self.command,
+            program=self.program,
         )
 
     def run(self, args: list[str]) -> auto.CommandResult:
@@ -144,6 +154,23 @@ def _restore_selection(
         on_warning(
             f"warning: stack '{stack}' is still selected; could not {what}: {describe_error(error)}"
         )
+
+
+def inline_program(work_dir: Path) -> Callable[[], None]:
+    """The project's `__main__.py`, run as `pulumi up` would run it, but in this process.
+
+    For pipelines whose Python already has the program's requirements: no virtualenv of the
+    project's own and no language host. The project directory goes first on `sys.path`, as it
+    does when the language host runs the program.
+    """
+    main = (work_dir / "__main__.py").absolute()
+
+    def run() -> None:
+        if str(main.parent) not in sys.path:
+            sys.path.insert(0, str(main.parent))
+        runpy.run_path(str(main), run_name="__main__")
+
+    return run
 
 
 def json_object(text: str) -> dict[str, Any]:

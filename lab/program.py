@@ -45,8 +45,10 @@ class LabProgram:
         plugins = self.pulumi_home / "plugins"
         if not plugins.exists():
             plugins.symlink_to(toolchain.pulumi_home / "plugins")
-        # The project's own Pulumi.yaml (its config declarations are part of what is tested).
-        (self.project_dir / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
+        # The project's own Pulumi.yaml (its config declarations are part of what is tested),
+        # and its program, for `egressctl --inline`, which runs `<work dir>/__main__.py`.
+        for name in ("Pulumi.yaml", "__main__.py"):
+            (self.project_dir / name).write_text((REPO / name).read_text())
 
     @property
     def project_dir(self) -> Path:

@@ -9,6 +9,7 @@ the answers.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from egressctl.automation import (
 )
 from egressctl.exit_codes import ExitCode
 from egressctl.project import PROJECT_DIR
+from egressctl.pulumi_cli import inline_program
 from tests.egressctl.fake_cli import STACK, FakeCli, install_fake_cli
 from tests.fakes import fake_pulumi
 from tests.fakes.fake_pulumi import (
@@ -738,3 +740,32 @@ def test_exit_code_for_maps_the_sdk_errors(
     error = error_type(auto.CommandResult(stdout="", stderr="error: x", code=255))
 
     assert exit_code_for(error) is expected
+
+
+def test_inline_runs_the_program_in_this_process_not_through_the_language_host(
+    cli: FakeCli,
+) -> None:
+    """The Automation API's inline mode: the CLI is told to call back this process's language
+    server (`--client`) instead of starting `pulumi-language-python`."""
+    result = cli.run(Operation.PREVIEW, inline=True)
+
+    assert result.exit_code is ExitCode.OK, result.message
+    run = cli.only("preview")
+    assert run.value("--exec-kind") == "auto.inline"
+    assert (run.value("--client") or "").startswith("127.0.0.1:")
+
+
+def test_the_inline_program_is_the_projects_main(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))  # restored after the test
+    monkeypatch.delitem(sys.modules, "egress_helper", raising=False)
+    (tmp_path / "__main__.py").write_text(
+        "import egress_helper\negress_helper.ran.append(__name__)\n"
+    )
+    (tmp_path / "egress_helper.py").write_text("ran: list[str] = []\n")
+
+    inline_program(tmp_path)()
+
+    helper = sys.modules.pop("egress_helper")
+    assert helper.ran == ["__main__"]  # run as the language host runs it, the project importable
