@@ -187,9 +187,7 @@ def preflight_supervisor_needs() -> list[Access]:
 def preflight_guest_needs() -> list[Access]:
     """egressctl preflight's reads in the guest cluster (egressctl/preflight/guest_checks.py)."""
     return [
-        Access(
-            "clusterinformation.antrea.io", "antreacontrollerinfos", READ_ONE, "antrea-controller"
-        ),
+        Access("crd.antrea.io", "antreacontrollerinfos", READ_ONE, "antrea-controller"),
         Access("", "configmaps", READ_ONE, guest_checks.ANTREA_CONFIG_MAP.rsplit("/", 1)[-1]),
         Access(*group_and_resource(guest_checks.NODES), READ_MANY),
         Access(*group_and_resource(guest_checks.EXTERNAL_IP_POOLS), frozenset({"list", "create"})),

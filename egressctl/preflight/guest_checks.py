@@ -23,11 +23,10 @@ from antrea_egress.manifests import ANTREA_API, ANTREA_SUBNET_INFO_SINCE, PoolPr
 from egressctl.preflight.context import PreflightContext
 from egressctl.preflight.model import NotCheckedError, Outcome, failed, passed, worst
 
-# antrea-controller reports its version here (Antrea's AntreaControllerInfo CRD,
-# build/charts/antrea/crds/antreacontrollerinfo.yaml: cluster-scoped, one object).
-ANTREA_CONTROLLER_INFO = (
-    "/apis/clusterinformation.antrea.io/v1beta1/antreacontrollerinfos/antrea-controller"
-)
+# antrea-controller reports its version in the one AntreaControllerInfo, antrea-controller
+# (antrea-io/antrea build/charts/antrea/crds/antreacontrollerinfo.yaml: crd.antrea.io/v1beta1,
+# cluster-scoped, top-level `version`; the same group in 1.15's manifests).
+ANTREA_CONTROLLER_INFO = f"/apis/{ANTREA_API}/antreacontrollerinfos/antrea-controller"
 # The agents' configuration, as `antctl get featuregates` reads it (antrea-io/antrea
 # pkg/apiserver/handlers/featuregates/handler.go: ConfigMap antrea-config in the Antrea
 # namespace, key antrea-agent.conf, a YAML document with `featureGates`). UNCONFIRMED that

@@ -37,9 +37,11 @@ ANTREA_CONFIGS = f"/apis/{ANTREA_CONFIG_API}/namespaces/{{namespace}}/antreaconf
 # The last public AntreaConfig CRD spells the NSX block this way (docs/antrea-and-tanzu.md §5.1);
 # a dry run sends both spellings, so its answer names the one the Supervisor keeps.
 PUBLIC_CRD_NSX_BLOCK = "antreaNsx"
-# VM Service (vm-operator): a namespaced VirtualMachineClass is one bound to the namespace;
-# before vSphere made classes namespaced, a VirtualMachineClassBinding in the namespace bound a
-# cluster-scoped class (vmware-tanzu/vm-operator, FSS WCP_Namespaced_VM_Class).
+# VM Service: which VM classes a namespace may use, as vm-operator decides it
+# (vmware-tanzu/vm-operator pkg/vmprovider/providers/vsphere/vmprovider_vm_utils.go,
+# GetVirtualMachineClass): with namespaced classes (WCP_Namespaced_VM_Class), the class in the
+# namespace; before, a cluster-scoped class and a VirtualMachineClassBinding in the namespace
+# whose classRef has kind VirtualMachineClass and the class's name.
 VM_OPERATOR_GROUP = "/apis/vmoperator.vmware.com"
 VM_CLASS_BINDINGS = (
     "/apis/vmoperator.vmware.com/v1alpha1/namespaces/{namespace}/virtualmachineclassbindings"
@@ -235,7 +237,8 @@ def _bound_classes(ctx: PreflightContext, group_version: str, wanted: list[str])
         collection = f"/apis/{group_version}/namespaces/{ctx.namespace}/virtualmachineclasses"
         return {name for name in wanted if ctx.supervisor.get_optional(f"{collection}/{name}")}
     bindings = ctx.supervisor.list(VM_CLASS_BINDINGS.format(namespace=ctx.namespace))
-    return {str((b.get("classRef") or {}).get("name")) for b in bindings}
+    refs = [b.get("classRef") or {} for b in bindings]
+    return {str(ref.get("name")) for ref in refs if ref.get("kind") == "VirtualMachineClass"}
 
 
 def supervisor_storage_classes(ctx: PreflightContext) -> Outcome:

@@ -69,7 +69,7 @@ def test_antrea_version(deployed: World) -> None:
 
 
 def test_no_antrea_fails(deployed: World) -> None:
-    info = "/apis/clusterinformation.antrea.io/v1beta1/antreacontrollerinfos/antrea-controller"
+    info = "/apis/crd.antrea.io/v1beta1/antreacontrollerinfos/antrea-controller"
     deployed.guest.put(info, {"kind": "AntreaControllerInfo"})
     assert deployed.check("guest-antrea-version").status == Status.FAIL
 

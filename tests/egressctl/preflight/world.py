@@ -242,7 +242,7 @@ def seed_guest(
 ) -> None:
     guest.put("/version", {"gitVersion": "v1.31.1+vmware.2-fips"})
     guest.put(
-        "/apis/clusterinformation.antrea.io/v1beta1/antreacontrollerinfos/antrea-controller",
+        "/apis/crd.antrea.io/v1beta1/antreacontrollerinfos/antrea-controller",
         {"kind": "AntreaControllerInfo", "version": antrea},
     )
     conf = agent_conf if agent_conf is not None else "featureGates:\n  EgressSeparateSubnet: true\n"
