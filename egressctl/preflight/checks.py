@@ -230,16 +230,18 @@ STYLES = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
 
 
 def report_table(report: PreflightReport) -> Table:
+    """One row per check; the fix column only when some check has a fix to show."""
+    with_fix = any(result.outcome.fix for result in report.results)
     table = Table(title=f"Preflight of stack {report.stack}", show_lines=True)
-    for column in ("status", "check", "evidence", "fix"):
+    for column in ("status", "check", "evidence", *(["fix"] if with_fix else [])):
         table.add_column(column, overflow="fold")
     for result in report.results:
-        table.add_row(
+        cells = [
             Text(result.status.value, style=STYLES[result.status]),
             Text(f"{result.id}\n{result.title}"),
             Text(result.outcome.evidence),
-            Text(result.outcome.fix),
-        )
+        ]
+        table.add_row(*cells, *([Text(result.outcome.fix)] if with_fix else []))
     return table
 
 

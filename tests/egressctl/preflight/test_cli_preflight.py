@@ -39,6 +39,7 @@ def test_a_healthy_site_before_up_passes_and_says_what_waits(tmp_path: Path, sit
     assert result.exit_code == 0, result.output
     assert "Preflight of stack site" in result.output
     assert "15 checks: 15 PASS, 0 WARN, 0 FAIL" in result.output
+    assert "┃ fix" not in result.output  # no check has a fix to show
     assert "not yet: guest-reachable: the cluster tkc-test01 does not exist yet" in result.output
 
 
@@ -53,6 +54,15 @@ def test_json_lists_every_check_once(tmp_path: Path, deployed: World) -> None:
     assert document["passed"] is True
     assert document["summary"] == {"PASS": len(CHECKS), "WARN": 0, "FAIL": 0}
     assert document["not_yet_applicable"] == []
+
+
+def test_a_failure_shows_its_fix_in_the_table(tmp_path: Path, deployed: World) -> None:
+    deployed.values["antrea-egress:natMode"] = False  # the namespace has a SNAT IP
+    write_stack(tmp_path, deployed)
+    result = preflight(tmp_path, deployed)
+    assert result.exit_code == 1
+    assert "┃ fix" in result.output
+    assert "set antrea-egress:natMode to true" in result.output
 
 
 def test_a_failure_exits_1_and_says_the_fix(tmp_path: Path, deployed: World) -> None:
