@@ -296,6 +296,8 @@ NSX_CALLS = {
     ("PATCH", NAT_RULE),
     ("DELETE", NAT_RULE),
     ("GET", SEGMENTS),
+    ("GET", paths.TAG_SCHEMA),
+    ("GET", paths.MANAGED_RESOURCE_SCHEMA),
     ("GET", TIER1),
     ("GET", NAT_RULES),
 }

@@ -10,6 +10,10 @@ REALIZED_ENTITIES = POLICY_API_PREFIX + "/infra/realized-state/realized-entities
 SEARCH = POLICY_API_PREFIX + "/search/query"
 # The Manager API's version of the node answering (terraform-provider-nsxt reads it on configure).
 NODE_VERSION = "/api/v1/node/version"
+# The API's own schemas of a tag and of any managed object: NSX's tag limits (vmware-nsxlib
+# v3/lib.py get_tag_limits reads them; docs/nsx-policy-api.md §5).
+TAG_SCHEMA = "/api/v1/spec/vmware/types/Tag"
+MANAGED_RESOURCE_SCHEMA = "/api/v1/spec/vmware/types/ManagedResource"
 
 SEGMENTS = "/infra/segments"
 TIER1S = "/infra/tier-1s"

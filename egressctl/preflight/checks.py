@@ -63,6 +63,7 @@ CHECKS: tuple[Check, ...] = (
         "no other segment has a zone's id or subnet",
         nsx.nsx_zone_segments,
     ),
+    Check("nsx-tag-limits", N, "NSX's tag limits are the ones assumed", nsx.nsx_tag_limits),
     Check("nsx-realization", N, "the realized-state API answers", nsx.nsx_realization),
     Check(
         "nsx-nat-rules",

@@ -130,6 +130,12 @@ def _pool_outcome(client: KubeClient, zone: ZoneConfig) -> Outcome:
     name = naming.external_ip_pool_name(zone.name)
     stored = client.get_optional(f"{EXTERNAL_IP_POOLS}/{name}")
     how = "the stored pool"
+    if stored is not None and not _made_by_this_stack(stored, zone):
+        return failed(
+            f"zone {zone.name}: an ExternalIPPool {name} exists that this stack did not make "
+            f"(labels {stored['metadata'].get('labels') or {}})",
+            "rename the zone, or remove that pool if nothing uses it",
+        )
     if stored is None:
         how = "a dry run of the pool"
         try:
@@ -146,6 +152,12 @@ def _pool_outcome(client: KubeClient, zone: ZoneConfig) -> Outcome:
 
 
 _POOL_FIX = "see the message: Antrea's webhook or the CRD refuses the pool as configured"
+
+
+def _made_by_this_stack(pool: Mapping[str, Any], zone: ZoneConfig) -> bool:
+    """Whether the pool carries the labels the program puts on a zone's objects."""
+    labels = (pool.get("metadata") or {}).get("labels") or {}
+    return manifests.zone_labels(zone).items() <= labels.items()
 
 
 def guest_nodes(ctx: PreflightContext) -> Outcome:

@@ -185,10 +185,12 @@ def nsx_discovery_routes(ctx: PreflightContext) -> Outcome:
     by_tag = (VNET_UID_TAG_SCOPE, found.virtual_network_uid) in tags
     holding = [scope for scope, value in tags if value == found.virtual_network_uid]
     switch_ids = list(found.logical_switch_ids)
+    in_id = "carries" if found.virtual_network_uid in known.path else "does not carry"
     evidence = (
         f"{known.path}: unique_id {segment.get('unique_id')} "
         f"{'is' if by_id else 'is NOT'} a node's nsxLogicalSwitchID {switch_ids}; "
-        f"VirtualNetwork uid {found.virtual_network_uid} is in tag scope(s) {holding or 'none'}"
+        f"VirtualNetwork uid {found.virtual_network_uid} is in tag scope(s) {holding or 'none'}; "
+        f"the segment id {in_id} it"
     )
     if by_id and by_tag:
         return passed(evidence)
@@ -299,6 +301,33 @@ def no_zones() -> Outcome:
     return passed("no zones configured")
 
 
+def nsx_tag_limits(ctx: PreflightContext) -> Outcome:
+    """Settles docs/nsx-policy-api.md §5: NSX's own tag limits against the ones the program
+    validates with (naming.NSX_MAX_TAGS, NSX_TAG_SCOPE_MAX_LENGTH, NSX_TAG_VALUE_MAX_LENGTH)."""
+    answered(ctx)
+    try:
+        tag = ctx.nsx.request("GET", paths.TAG_SCHEMA).json()["properties"]
+        resource = ctx.nsx.request("GET", paths.MANAGED_RESOURCE_SCHEMA).json()["properties"]
+        limits = {
+            "tags per object": (resource["tags"]["maxItems"], naming.NSX_MAX_TAGS),
+            "scope length": (tag["scope"]["maxLength"], naming.NSX_TAG_SCOPE_MAX_LENGTH),
+            "tag length": (tag["tag"]["maxLength"], naming.NSX_TAG_VALUE_MAX_LENGTH),
+        }
+    except (NsxNotFoundError, KeyError, TypeError) as error:
+        return warned(
+            f"NSX does not publish its tag limits ({type(error).__name__}: {error})",
+            "nothing to do: the program writes 3 short tags per object",
+        )
+    evidence = ", ".join(f"{what} {nsx} (assumed {ours})" for what, (nsx, ours) in limits.items())
+    lower = [what for what, (nsx, ours) in limits.items() if int(nsx) < ours]
+    if lower:
+        return warned(
+            f"NSX allows less than assumed: {evidence}",
+            f"lower the naming.NSX_* limits of {', '.join(lower)} to NSX's",
+        )
+    return passed(f"NSX allows {evidence}")
+
+
 def nsx_realization(ctx: PreflightContext) -> Outcome:
     """Settles docs/nsx-policy-api.md §3.5: what the realized-state API answers for an intent
     NSX does not know yet (404 or an empty list; the client takes both as "not yet")."""
@@ -310,5 +339,7 @@ def nsx_realization(ctx: PreflightContext) -> Outcome:
         response = ctx.nsx.request("GET", paths.REALIZED_ENTITIES, params={"intent_path": intent})
     except NsxNotFoundError:
         return passed(f"realized state of {intent}: 404 (not known to NSX yet)")
-    states = [str(e.get("state")) for e in response.json().get("results") or []]
-    return passed(f"realized state of {intent}: {states or 'an empty list'}")
+    entities = [
+        f"{e.get('entity_type')}: {e.get('state')}" for e in response.json().get("results") or []
+    ]
+    return passed(f"realized state of {intent}: {', '.join(entities) or 'an empty list'}")

@@ -38,7 +38,7 @@ def test_a_healthy_site_before_up_passes_and_says_what_waits(tmp_path: Path, sit
     result = preflight(tmp_path, site)
     assert result.exit_code == 0, result.output
     assert "Preflight of stack site" in result.output
-    assert "15 checks: 15 PASS, 0 WARN, 0 FAIL" in result.output
+    assert "16 checks: 16 PASS, 0 WARN, 0 FAIL" in result.output
     assert "┃ fix" not in result.output  # no check has a fix to show
     assert "not yet: guest-reachable: the cluster tkc-test01 does not exist yet" in result.output
 

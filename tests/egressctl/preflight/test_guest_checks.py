@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from antrea_egress import naming
+from antrea_egress import manifests, naming
 from egressctl.preflight.guest_checks import selects
 from egressctl.preflight.model import Status
 from tests.crd_schemas import openapi_schema, pruned
@@ -118,10 +118,23 @@ def test_pools_refused_by_antrea_s_webhook_fail(deployed: World) -> None:
 
 def test_a_stored_pool_is_read_not_dry_run(deployed: World) -> None:
     name = naming.external_ip_pool_name("payments")
-    deployed.guest.put(f"{POOLS}/{name}", other_pool(name, [{"cidr": "10.100.5.0/28"}]))
+    pool = other_pool(name, [{"cidr": "10.100.5.0/28"}])
+    pool["metadata"]["labels"] = manifests.zone_labels(deployed.config().zones[0])
+    deployed.guest.put(f"{POOLS}/{name}", pool)
     outcome = deployed.check("guest-pools")
     assert outcome.status == Status.FAIL  # stored without subnetInfo
-    assert f"the ExternalIPPool {name}" in outcome.evidence
+    assert f"dropped spec.subnetInfo from the ExternalIPPool {name}" in outcome.evidence
+    assert [d["metadata"]["name"] for d in deployed.guest.dry_runs] == [
+        "reporting-external-ip-pool"
+    ]
+
+
+def test_a_pool_of_the_zone_s_name_made_by_someone_else_fails(deployed: World) -> None:
+    name = naming.external_ip_pool_name("payments")
+    deployed.guest.put(f"{POOLS}/{name}", other_pool(name, [{"cidr": "10.100.5.0/28"}]))
+    outcome = deployed.check("guest-pools")
+    assert outcome.status == Status.FAIL
+    assert f"an ExternalIPPool {name} exists that this stack did not make" in outcome.evidence
 
 
 def test_nodes_matching_each_zone(deployed: World) -> None:

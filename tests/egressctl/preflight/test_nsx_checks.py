@@ -239,6 +239,26 @@ def test_a_segment_on_the_zone_s_subnet_fails(site: World) -> None:
     assert "/infra/segments/legacy-dmz already carries 10.100.5.65/26" in outcome.evidence
 
 
+def test_tag_limits_pass_when_nsx_allows_what_the_program_assumes(site: World) -> None:
+    outcome = site.check("nsx-tag-limits")
+    assert outcome.status == Status.PASS
+    assert "tags per object 30 (assumed 30)" in outcome.evidence
+
+
+def test_tag_limits_below_the_assumed_ones_warn(
+    site: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(naming, "NSX_MAX_TAGS", 40)
+    outcome = site.check("nsx-tag-limits")
+    assert outcome.status == Status.WARN
+    assert "lower the naming.NSX_* limits of tags per object" in outcome.fix
+
+
+def test_tag_limits_not_published_warn(site: World) -> None:
+    site.sim.add_fault(Fault("spec/vmware/types", status=404, times=5))
+    assert site.check("nsx-tag-limits").status == Status.WARN
+
+
 def test_realization_api_answers_for_an_unknown_intent(site: World) -> None:
     outcome = site.check("nsx-realization")
     assert outcome.status == Status.PASS
