@@ -69,6 +69,7 @@ zones = [
             nat_mode=stack.nat_mode,
             demo_workloads=stack.demo_workloads,
             cluster_ready=cluster.ready,
+            cluster_instance=cluster.instance,
         ),
         guest=cluster.guest_provider,
         nsx=nsx,

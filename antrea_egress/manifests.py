@@ -40,6 +40,8 @@ ANTREA_CONFIG_CHECKED = "antrea-egress/antrea-config-checked"
 POOL_CHECKED = "antrea-egress/pool-checked"
 # An annotation on the pool naming its range history (the value matters only in previews).
 RANGE_HISTORY = "antrea-egress/range-history"
+# An annotation on the pool and Egress naming the cluster instance they live in.
+CLUSTER_INSTANCE = "antrea-egress/cluster-instance"
 # Antrea learnt ExternalIPPool.spec.subnetInfo (and the EgressSeparateSubnet gate) in 1.15; an
 # older CRD refuses the field under server-side apply and drops it on a plain create
 # (docs/antrea-and-tanzu.md §5.1), which check_pool_kept catches.

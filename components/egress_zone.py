@@ -18,6 +18,8 @@ from antrea_egress.providers.parent_segment import ParentSegment
 from antrea_egress.providers.range_history import IpRangeHistory
 
 EGRESS_ASSIGN_TIMEOUT = "10m"
+# The property path of the cluster-instance annotation, for replace_on_changes.
+CLUSTER_INSTANCE_PATH = f'metadata.annotations["{manifests.CLUSTER_INSTANCE}"]'
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class EgressZoneArgs:
     demo_workloads: bool
     # The cluster: an explicit parent segment exists only once the cluster does.
     cluster_ready: Sequence[pulumi.Resource] = ()
+    # Which cluster instance the guest objects live in (TanzuCluster.instance): when it
+    # changes (a rebuilt cluster), the pool and Egress are created again in the new one.
+    cluster_instance: pulumi.Input[str] = ""
 
 
 class EgressZone(pulumi.ComponentResource):
@@ -90,6 +95,7 @@ class EgressZone(pulumi.ComponentResource):
         pool["metadata"].setdefault("annotations", {})[manifests.RANGE_HISTORY] = (
             self.range_history.id
         )
+        pool["metadata"]["annotations"][manifests.CLUSTER_INSTANCE] = args.cluster_instance
         self.pool = KubernetesObject(
             f"{resource_name}-pool",
             pool,
@@ -100,11 +106,13 @@ class EgressZone(pulumi.ComponentResource):
                     # Antrea refuses edits to existing ranges: replace the pool (deleting it
                     # first, its name is fixed) when they change; appending updates in place.
                     replace_with=[self.range_history],
+                    replace_on_changes=[CLUSTER_INSTANCE_PATH],
                     delete_before_replace=True,
                 ),
             ),
         )
         egress = manifests.egress(zone)
+        egress["metadata"]["annotations"][manifests.CLUSTER_INSTANCE] = args.cluster_instance
         # The Egress waits for this check: an Antrea that pruned subnetInfo would put the
         # zone's IP on the node subnet, where the firewall rules do not expect it.
         egress["metadata"]["annotations"][manifests.POOL_CHECKED] = self.pool.spec.apply(
@@ -121,6 +129,7 @@ class EgressZone(pulumi.ComponentResource):
                     # recreate the Egress with it, so that it waits for the new IP and the
                     # stack's egressIP output (the firewall report) never shows the old one.
                     replace_with=[self.range_history],
+                    replace_on_changes=[CLUSTER_INSTANCE_PATH],
                     delete_before_replace=True,
                     # antrea-controller writes the allocated IP into spec.egressIP.
                     ignore_changes=["spec.egressIP"],

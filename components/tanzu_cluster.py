@@ -17,6 +17,12 @@ from antrea_egress.providers.node_segment import NodeSegment, NodeSegmentArgs
 from antrea_egress.providers.parent_segment import ParentSegment
 from antrea_egress.rendering import OfflineRendering
 
+# Both objects have fixed names. A replacement the engine decides on its own (`--replace`,
+# `replaceWith`) is create-before-delete unless this is set, and pulumi-kubernetes up to 4.28
+# creates by server-side apply, which takes over the existing object: the delete that follows
+# then removes the "new" one (seen under the real engine: no TKC was left).
+FIXED_NAME_REPLACEMENT = True
+
 
 @dataclass(frozen=True)
 class TanzuClusterArgs:
@@ -37,6 +43,7 @@ class TanzuCluster(pulumi.ComponentResource):
     name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     guest_provider: k8s.Provider
+    instance: pulumi.Output[str]
     node_segment_path: pulumi.Output[str]
     node_tier1_path: pulumi.Output[str]
 
@@ -66,10 +73,15 @@ class TanzuCluster(pulumi.ComponentResource):
             secret = self._read_kubeconfig_secret(resource_name, cluster, on_supervisor)
             self._kubeconfig_secret = secret
             self.kubeconfig = pulumi.Output.secret(secret.data.apply(_decode_kubeconfig))
+            self.instance = self._cluster_instance(cluster)
             self.guest_provider = k8s.Provider(
                 f"{resource_name}-guest",
                 kubeconfig=self.kubeconfig,
-                cluster_identifier=self._cluster_instance(cluster),
+                # Stable across rotated client certificates, and across a rebuilt cluster too:
+                # the guest objects follow the cluster instance themselves (see `instance`),
+                # because a provider whose identity changes with the cluster made the engine
+                # diff and close it while deleting its objects (seen under the real engine).
+                cluster_identifier=f"{cluster.vsphere_namespace}/{cluster.name}",
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.node_segment_path, self.node_tier1_path = self._node_segment(resource_name, args)
@@ -83,26 +95,26 @@ class TanzuCluster(pulumi.ComponentResource):
         )
 
     def _cluster_instance(self, cluster: ClusterConfig) -> pulumi.Output[str]:
-        """The guest provider's identity: it changes exactly when the cluster is another one.
+        """Which cluster this is: it changes exactly when the cluster is another one, and the
+        guest objects are replaced when it does (`EgressZoneArgs.cluster_instance`).
 
-        Not the kubeconfig, whose client certificate rotates (a change would replace the
-        provider and everything deployed through it), and not the cluster's name, which a
-        rebuilt cluster keeps: its pools and Egresses would stay "the same" in the state while
-        the new cluster has none. A managed cluster's uid is unknown until the TKC exists
+        Not the kubeconfig, whose client certificate rotates, and not the cluster's name, which
+        a rebuilt cluster keeps: its pools and Egresses would stay "the same" in the state
+        while the new cluster has none. A managed cluster's uid is unknown until the TKC exists
         (its id is empty in a preview of its creation); an existing cluster is recognised by
         its API server and CA, which a rebuild changes.
         """
-        prefix = f"{cluster.vsphere_namespace}/{cluster.name}"
         if self.tkc is not None:
             return pulumi.Output.all(self.tkc.id, self.tkc.metadata).apply(
-                lambda values: f"{prefix}/uid:{(values[1] or {}).get('uid', '')}"
+                lambda values: f"uid:{(values[1] or {}).get('uid', '')}"
             )
         fingerprint = self.kubeconfig.apply(kube.cluster_fingerprint)
-        return pulumi.Output.unsecret(fingerprint.apply(lambda f: f"{prefix}/ca:{f}"))
+        return pulumi.Output.unsecret(fingerprint.apply(lambda f: f"ca:{f}"))
 
     def _render_guest(self, resource_name: str, cluster: ClusterConfig, directory: str) -> None:
         """The lab has no guest cluster: its objects are written as YAML instead."""
         self.kubeconfig = pulumi.Output.secret("")
+        self.instance = pulumi.Output.from_input("rendered")
         self.guest_provider = k8s.Provider(
             f"{resource_name}-guest",
             render_yaml_to_directory=f"{directory}/{cluster.name}",
@@ -120,16 +132,15 @@ class TanzuCluster(pulumi.ComponentResource):
                 on_supervisor,
                 # The Supervisor adds its package label and a Cluster ownerReference.
                 pulumi.ResourceOptions(
-                    ignore_changes=["metadata.labels", "metadata.ownerReferences"]
+                    ignore_changes=["metadata.labels", "metadata.ownerReferences"],
+                    delete_before_replace=FIXED_NAME_REPLACEMENT,
                 ),
             ),
         )
         timeout = cluster.ready_timeout_go
         tkc = manifests.tanzu_kubernetes_cluster(cluster)
         # The Supervisor owner-references the AntreaConfig to the cluster, so deleting the TKC
-        # garbage-collects it. Rebuild the two together (`pulumi up --replace` on the
-        # AntreaConfig replaces the TKC with it, TKC deleted first); a TKC replaced alone
-        # would come up on the Supervisor's default Antrea settings.
+        # garbage-collects it: rebuild the two together (README, "Rebuilding the cluster").
         # The TKC waits for this check: never build a cluster on an AntreaConfig whose gate
         # or NSX block the Supervisor's CRD dropped (fixing it later means node reboots).
         tkc["metadata"]["annotations"][manifests.ANTREA_CONFIG_CHECKED] = antrea_config.spec.apply(
@@ -142,7 +153,7 @@ class TanzuCluster(pulumi.ComponentResource):
                 on_supervisor,
                 pulumi.ResourceOptions(
                     depends_on=[antrea_config],
-                    replace_with=[antrea_config],
+                    delete_before_replace=FIXED_NAME_REPLACEMENT,
                     protect=cluster.protect,
                     custom_timeouts=pulumi.CustomTimeouts(
                         create=timeout, update=timeout, delete=timeout

@@ -11,7 +11,6 @@ from antrea_egress.providers.base import UNKNOWN
 from nsxsim import LAB
 from tests.pulumi_harness import (
     GUEST_KUBECONFIG,
-    TKC_UID,
     FakeEngine,
     OfflineRun,
     run_program,
@@ -112,8 +111,9 @@ def test_guest_kubeconfig_is_read_after_the_cluster_and_kept_secret(
     guest = run.named(f"{cluster}-guest")
     assert rpc.is_rpc_secret(guest.inputs["kubeconfig"])
     assert rpc.unwrap_rpc_secret(guest.inputs["kubeconfig"]) == GUEST_KUBECONFIG
-    # The TKC's uid: a cluster rebuilt under the same name is another provider.
-    assert guest.inputs["clusterIdentifier"] == f"{namespace}/{cluster}/uid:{TKC_UID}"
+    # Stable: a rotated certificate or a rebuilt cluster is the same provider (the guest
+    # objects follow the cluster instance themselves).
+    assert guest.inputs["clusterIdentifier"] == f"{namespace}/{cluster}"
     assert secret.read_id == f"{namespace}/{cluster}-kubeconfig"
     exported = run.exports["kubeconfig"]
     assert rpc.is_rpc_secret(exported)

@@ -40,7 +40,7 @@ def changes(document: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def other_stack_selected(program: LabProgram) -> auto.LocalWorkspace:
+def other_stack_selected(program: LabProgram) -> auto.Workspace:
     """A user who has another stack selected: egressctl must leave it selected."""
     stack = program.stack()  # creates the lab stack
     workspace = stack.workspace
@@ -49,13 +49,13 @@ def other_stack_selected(program: LabProgram) -> auto.LocalWorkspace:
     return workspace
 
 
-def selected(workspace: auto.LocalWorkspace) -> str | None:
+def selected(workspace: auto.Workspace) -> str | None:
     summary = workspace.stack()
     return summary.name if summary else None
 
 
 def test_preview_documents_what_the_engine_plans(
-    program: LabProgram, other_stack_selected: auto.LocalWorkspace, tmp_path: Path
+    program: LabProgram, other_stack_selected: auto.Workspace, tmp_path: Path
 ) -> None:
     code, document, _ = egressctl(program, tmp_path, "preview")
     assert code == 0
@@ -67,7 +67,7 @@ def test_preview_documents_what_the_engine_plans(
 
 
 def test_up_then_no_drift(
-    program: LabProgram, other_stack_selected: auto.LocalWorkspace, tmp_path: Path
+    program: LabProgram, other_stack_selected: auto.Workspace, tmp_path: Path
 ) -> None:
     code, document, _ = egressctl(program, tmp_path, "up")
     assert code == 0, document
@@ -118,7 +118,7 @@ def test_the_pull_request_preview_shows_which_objects_change(program: LabProgram
 
 
 def test_destroy_needs_yes_and_then_removes_everything(
-    program: LabProgram, lab: Lab, other_stack_selected: auto.LocalWorkspace, tmp_path: Path
+    program: LabProgram, lab: Lab, other_stack_selected: auto.Workspace, tmp_path: Path
 ) -> None:
     other_stack_selected.select_stack("other")  # the tests above used the lab stack directly
     code, document, _ = egressctl(program, tmp_path, "destroy")

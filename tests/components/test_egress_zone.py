@@ -56,6 +56,7 @@ def test_routed_mode_has_no_nosnat_rule() -> None:
     assert set(run.one(POOL).dependencies) == {
         run.one("ChildSegment").urn,
         run.one("IpRangeHistory").urn,  # the annotation that names it
+        run.one("TanzuKubernetesCluster").urn,  # the cluster instance it lives in
     }
     assert run.exports["zones"]["prod"]["natMode"] is False
 

@@ -15,6 +15,7 @@ from egressctl.render import render_stack
 from nsxsim import LAB
 from tests.pulumi_harness import (
     GUEST_KUBECONFIG,
+    TKC_UID,
     FakeEngine,
     ObjectNotFoundError,
     run_program,
@@ -23,6 +24,7 @@ from tests.pulumi_harness import (
 
 TKC = "run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster"
 ANTREA_CONFIG = "cni.tanzu.vmware.com/v1alpha1:AntreaConfig"
+INSTANCE = "antrea-egress/cluster-instance"
 EXPLICIT_PARENT = "/infra/segments/vnet_60f55536-121d-40d0-ac48-4cb976decf3d_0"
 
 
@@ -179,8 +181,9 @@ def test_first_preview_of_a_new_stack_defers_what_needs_the_cluster() -> None:
     run = run_program("prod", preview=True, engine=FakeEngine(stack_deployed=False))
     assert run.one("core/v1:Secret").read_id == UNKNOWN
     guest = run.named("tkc-prod01-guest")
-    assert isinstance(guest.inputs["clusterIdentifier"], Unknown)
-    assert run.one("crd.antrea.io/v1beta1:Egress").provider_urn == guest.urn
+    egress = run.one("crd.antrea.io/v1beta1:Egress")
+    assert isinstance(egress.inputs["metadata"]["annotations"][INSTANCE], Unknown)
+    assert egress.provider_urn == guest.urn
 
 
 def test_the_harness_fails_a_read_of_a_secret_that_does_not_exist_yet() -> None:
@@ -195,16 +198,33 @@ def test_the_harness_fails_a_read_of_a_secret_that_does_not_exist_yet() -> None:
         )
 
 
+def test_the_guest_objects_follow_the_cluster_instance_the_provider_does_not() -> None:
+    """A rebuilt cluster (new TKC uid) replaces the pools and Egresses, which live in it; the
+    guest provider keeps one identity, so no provider replacement cascades through the engine
+    (which mis-handled that under the real engine)."""
+    run = run_program("prod")
+    assert run.named("tkc-prod01-guest").inputs["clusterIdentifier"] == "prod/tkc-prod01"
+    for kind in ("ExternalIPPool", "Egress"):
+        resource = run.one(f"crd.antrea.io/v1beta1:{kind}")
+        assert resource.inputs["metadata"]["annotations"][INSTANCE] == f"uid:{TKC_UID}"
+        assert list(resource.options.replaceOnChanges) == [f'metadata.annotations["{INSTANCE}"]']
+
+
 def test_an_existing_cluster_is_identified_by_its_api_server_and_ca() -> None:
     run = run_program("prod", values=field_procedure_cluster(manage=False))
-    identity = run.named("tkc-prod01-guest").inputs["clusterIdentifier"]
-    assert identity == f"prod/tkc-prod01/ca:{cluster_fingerprint(GUEST_KUBECONFIG)}"
-    assert not rpc.is_rpc_secret(identity)  # a digest of public data, readable in previews
+    pool = run.one("crd.antrea.io/v1beta1:ExternalIPPool")
+    instance = pool.inputs["metadata"]["annotations"][INSTANCE]
+    assert instance == f"ca:{cluster_fingerprint(GUEST_KUBECONFIG)}"
+    assert not rpc.is_rpc_secret(instance)  # a digest of public data, readable in previews
 
 
-def test_the_tkc_is_rebuilt_with_its_antrea_config() -> None:
+def test_fixed_name_objects_are_deleted_before_they_are_replaced() -> None:
+    """Otherwise a replacement is create-before-delete, the create (server-side apply) takes
+    over the existing object, and the delete removes it: shown under the real engine."""
     run = run_program("prod")
-    assert list(run.one(TKC).options.replace_with) == [run.one(ANTREA_CONFIG).urn]
+    assert run.one(TKC).options.deleteBeforeReplace is True
+    assert run.one(ANTREA_CONFIG).options.deleteBeforeReplace is True
+    assert list(run.one(TKC).options.replace_with) == []  # see README: rebuilding the cluster
 
 
 def test_an_explicit_node_segment_has_its_tier1_read_once() -> None:
