@@ -31,6 +31,8 @@ from egressctl.preflight.model import (
 )
 
 N, S, G = System.NSX, System.SUPERVISOR, System.GUEST
+# What reading an answer of an unforeseen shape raises (a missing key, a null, a bad number).
+UNEXPECTED_ANSWERS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 CHECKS: tuple[Check, ...] = (
     Check("nsx-reachable", N, "NSX Manager answers over verified TLS", nsx.nsx_reachable),
@@ -223,6 +225,12 @@ def _run(check: Check, ctx: PreflightContext) -> Outcome:
         return failed(f"not checked: {error}", error.fix)
     except (NsxError, KubeError, DiscoveryError) as error:
         return failed(str(error), "see the message")
+    except UNEXPECTED_ANSWERS as error:
+        # An answer of a shape the check does not know: say so, and let the others run.
+        return failed(
+            f"unexpected answer: {type(error).__name__}: {error}",
+            "report it, with the evidence of the other checks",
+        )
 
 
 # --- how people and pipelines see it ------------------------------------------------------------

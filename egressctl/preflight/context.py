@@ -17,6 +17,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import yaml
+
 from antrea_egress import naming
 from antrea_egress.config import AUTO_SEGMENT, StackConfig, ZoneConfig
 from antrea_egress.discovery import (
@@ -245,7 +247,14 @@ class PreflightContext:
     def _guest_access(self) -> KubeAccess:
         try:
             return KubeAccess.from_kubeconfig(self.guest_kubeconfig())
-        except (KubeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        except (
+            KubeError,
+            yaml.YAMLError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+        ) as error:
             # Not the parser's message: it may quote a line of the kubeconfig, a key included.
             raise NotCheckedError(
                 f"the kubeconfig in Secret {self.kubeconfig_secret_name} is not usable "
@@ -278,4 +287,11 @@ class PreflightContext:
                 "report this: the program reads the guest kubeconfig from that key "
                 "(naming.KUBECONFIG_SECRET_KEY)",
             )
-        return base64.b64decode(value).decode()
+        try:
+            return base64.b64decode(value, validate=True).decode()
+        except ValueError as error:  # not base64, or not text
+            raise NotCheckedError(
+                f"Secret {self.kubeconfig_secret_name} key {naming.KUBECONFIG_SECRET_KEY!r} is "
+                f"not a base64-encoded kubeconfig ({type(error).__name__})",
+                "check the Secret on the Supervisor",
+            ) from error

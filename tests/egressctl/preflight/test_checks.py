@@ -79,3 +79,17 @@ def test_a_lookup_is_made_once_and_its_failure_kept(site: World) -> None:
             with pytest.raises(KubeError, match="refused"):
                 ctx.once("x", failing)
     assert calls == [1]
+
+
+def test_an_answer_of_an_unforeseen_shape_fails_only_its_check(site: World) -> None:
+    checks = (
+        Check("odd", System.NSX, "odd", raises(KeyError("node_version"))),
+        Check("fine", System.NSX, "fine", lambda _: passed("ok")),
+    )
+    with site.context() as ctx:
+        report = run_checks(ctx, checks)
+    assert [(r.id, r.status) for r in report.results] == [
+        ("odd", Status.FAIL),
+        ("fine", Status.PASS),
+    ]
+    assert report.results[0].outcome.evidence == "unexpected answer: KeyError: 'node_version'"

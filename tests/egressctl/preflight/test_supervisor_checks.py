@@ -301,3 +301,12 @@ def test_cluster_checks_wait_for_the_cluster(site: World) -> None:
     assert "does not exist yet" in str(site.waits_for("supervisor-kubeconfig"))
     assert site.supervisor.get(f"{TKC_PATH}/{CLUSTER}") is None
     assert site.supervisor.get(f"{VM_CLASSES}/best-effort-small") is not None
+
+
+@pytest.mark.parametrize("value", ["not base64!", base64.b64encode(b"- [unclosed").decode()])
+def test_a_kubeconfig_secret_that_is_not_a_kubeconfig_fails(deployed: World, value: str) -> None:
+    secret = f"/api/v1/namespaces/{NAMESPACE}/secrets/{naming.kubeconfig_secret_name(CLUSTER)}"
+    deployed.supervisor.put(secret, {"kind": "Secret", "data": {"value": value}})
+    outcome = deployed.check("supervisor-kubeconfig")
+    assert outcome.status == Status.FAIL
+    assert outcome.evidence.startswith("not checked: ")
