@@ -182,12 +182,13 @@ def _check_what_exists(nsx: NsxClient, spec: ChildSegmentSpec) -> None:
     """
     for found in nsx.search(paths.create_lookup_query(spec.parent_path, spec.nsx_id)):
         if found.get("resource_type") == "Segment" and found.get("id") == spec.nsx_id:
-            _refuse_foreign_segment(found, spec)
+            refuse_foreign_segment(found, spec)
         elif found.get("segment_path") == spec.parent_path:  # the search is only a hint
-            _refuse_vlan_taken(found, spec)
+            refuse_vlan_taken(found, spec)
 
 
-def _refuse_vlan_taken(binding: Mapping[str, Any], spec: ChildSegmentSpec) -> None:
+def refuse_vlan_taken(binding: Mapping[str, Any], spec: ChildSegmentSpec) -> None:
+    """Refuse the zone's VLAN when another child binds it to the parent (create, preflight)."""
     owner = str(binding.get("parent_path", "?"))
     if _as_int(binding.get("vlan_traffic_tag")) == spec.vlan and owner != spec.segment_path:
         raise ChildSegmentError(
@@ -197,7 +198,8 @@ def _refuse_vlan_taken(binding: Mapping[str, Any], spec: ChildSegmentSpec) -> No
         )
 
 
-def _refuse_foreign_segment(segment: Mapping[str, Any], spec: ChildSegmentSpec) -> None:
+def refuse_foreign_segment(segment: Mapping[str, Any], spec: ChildSegmentSpec) -> None:
+    """Refuse a segment of our id that lacks this zone's tags (create, preflight)."""
     existing = {(t.get("scope"), t.get("tag")) for t in segment.get("tags") or []}
     ours = {(t["scope"], t["tag"]) for t in spec.nsx_tags()}
     if not ours <= existing:

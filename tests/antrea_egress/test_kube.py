@@ -157,3 +157,12 @@ def test_a_cluster_fingerprint_survives_rotated_credentials_not_a_rebuild() -> N
     assert original == rotated
     assert len({original, rebuilt, moved}) == 3
     assert "CA-1" not in original and len(original) == 16
+
+
+def test_dry_run_create_asks_for_a_dry_run_and_stores_nothing(api: FakeKubeApi) -> None:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "probe"}}
+    with KubeClient(KubeAccess.from_kubeconfig(api.kubeconfig())) as client:
+        answer = client.dry_run_create("/api/v1/namespaces/test/configmaps", body)
+    assert answer["metadata"]["name"] == "probe"
+    assert api.requests[-1].query == {"dryRun": "All", "fieldValidation": "Ignore"}
+    assert api.created == [] and api.paths() == []
