@@ -84,6 +84,8 @@ class SimulatorApp:
             extra_headers = dict(fault.headers)
         with self.lock:
             response = self._respond(request, identity)
+        if fault is not None and fault.drop_answer:
+            return ApiResponse(0, drop=True), identity.user
         response.headers.update(extra_headers)
         return response, identity.user
 
@@ -99,7 +101,7 @@ class SimulatorApp:
         return None
 
     def _run_fault(self, fault: Fault) -> ApiResponse | None:
-        """The fault's own answer, or None when it only delays the normal one."""
+        """The fault's own answer, or None when it only delays (or drops) the normal one."""
         if fault.delay > 0:
             self._sleep(fault.delay)
         if fault.drop:

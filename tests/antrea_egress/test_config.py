@@ -395,6 +395,26 @@ BAD: list[tuple[str, list[Mutation], tuple[str, ...]]] = [
      ("zones[1].cidr: 10.100.5.0/24 overlaps antrea-egress:zones[0].cidr 10.100.5.0/25",
       "zones[1].ipRanges[0]: 10.100.5.15-10.100.5.16 overlaps "
       "antrea-egress:zones[0].ipRanges[0] 10.100.5.10-10.100.5.20")),
+    # one shared address is an overlap, whichever range comes first
+    ("ranges-share-the-last-address", [ranges(0, span("10", "20"), span("20", "30"))],
+     ("zones[0].ipRanges[1]: 10.100.5.20-10.100.5.30 overlaps "
+      "antrea-egress:zones[0].ipRanges[0] 10.100.5.10-10.100.5.20",)),
+    ("ranges-share-the-first-address", [ranges(0, span("20", "30"), span("10", "20"))],
+     ("zones[0].ipRanges[1]: 10.100.5.10-10.100.5.20 overlaps "
+      "antrea-egress:zones[0].ipRanges[0] 10.100.5.20-10.100.5.30",)),
+    ("ranges-share-an-address-across-zones",
+     [zone(1, "cidr", value="10.100.5.0/24"), zone(1, "gateway", value="10.100.5.254"),
+      ranges(1, span("20", "21"))],
+     ("zones[1].cidr: 10.100.5.0/24 overlaps antrea-egress:zones[0].cidr 10.100.5.0/25",
+      "zones[1].ipRanges[0]: 10.100.5.20-10.100.5.21 overlaps "
+      "antrea-egress:zones[0].ipRanges[0] 10.100.5.10-10.100.5.20")),
+    # Antrea's allocator takes at most 65536 addresses per range: one more is refused
+    ("range-one-address-too-many",
+     [zone(0, value={"name": "prod", "vlan": 110, "cidr": "10.0.0.0/15", "gateway": "10.0.0.1",
+                     "ipRanges": [{"start": "10.0.0.2", "end": "10.1.0.2"}],
+                     "appliedTo": {"namespace": "prod"}})],
+     ("zones[0].ipRanges[0]: 10.0.0.2-10.1.0.2 holds 65537 addresses; Antrea allows at most "
+      "65536 per range",)),
     # zone CIDRs overlap neither each other nor the cluster's pod and service CIDRs
     ("zones-overlap",
      [zone(1, "cidr", value="10.100.5.0/26"), zone(1, "gateway", value="10.100.5.1"),

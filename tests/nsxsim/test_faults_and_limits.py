@@ -79,6 +79,19 @@ def test_drop_closes_the_connection_without_answer(client: httpx.Client, sim: Ns
     assert client.get(NODE).status_code == 200
 
 
+def test_drop_answer_carries_the_request_out_then_drops_the_connection(
+    client: httpx.Client, sim: NsxSimulator
+) -> None:
+    sim.add_fault(Fault("segments/lost", method="PATCH", drop_answer=True))
+    body = {"connectivity_path": LAB.tier1_path, "subnets": [{"gateway_address": "10.9.0.1/24"}]}
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.patch(api("/infra/segments/lost"), json=body)
+    assert sim.requests[-1].status == 0
+    stored = sim.get("/infra/segments/lost")
+    assert stored is not None  # applied, though the client never heard so
+    assert stored["connectivity_path"] == LAB.tier1_path
+
+
 def test_multiple_faults_apply_in_order(client: httpx.Client, sim: NsxSimulator) -> None:
     sim.add_fault(Fault("segments", status=503))
     sim.add_fault(Fault("segments", status=504))

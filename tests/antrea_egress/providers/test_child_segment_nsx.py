@@ -14,6 +14,7 @@ from antrea_egress.nsx.client import ClientTuning, RetryPolicy
 from antrea_egress.nsx.errors import NsxApiError, NsxAuthError, NsxTlsError
 from antrea_egress.providers.child_segment import ChildSegmentError, ChildSegmentProvider
 from nsxsim import LAB, Fault, NsxSimulator
+from nsxsim.errors import ERR_REALIZATION_FAILED
 from tests.conftest import nsx_config, outs_of
 
 FAST = ClientTuning(
@@ -428,3 +429,135 @@ def test_tags_in_another_order_are_no_change(sim: NsxSimulator) -> None:
         provider.diff(SEGMENT_ID, outs, checked(provider, tags=list(reversed(two)))).changes
         is False
     )
+
+
+# --- a create that fails at any step leaves nothing, or says exactly what it left -----------
+
+API_SEGMENT = "/policy/api/v1" + SEGMENT
+API_BINDING_MAP = "/policy/api/v1" + BINDING_MAP
+SEGMENT_PATCHES = Fault(path_regex=f"{SEGMENT}$", method="PATCH", drop_answer=True, times=100)
+
+
+def deletes_of(sim: NsxSimulator, api_path: str) -> int:
+    return sum(1 for r in sim.requests if (r.method, r.path) == ("DELETE", api_path))
+
+
+def test_a_segment_write_applied_but_never_answered_is_rolled_back(sim: NsxSimulator) -> None:
+    sim.add_fault(SEGMENT_PATCHES)  # NSX applies every PATCH, the client hears no answer
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError, match="no answer from NSX") as caught:
+        provider.create(checked(provider))
+    assert "rolled back (nothing left in NSX)" in str(caught.value)
+    assert sim.get(SEGMENT) is None
+    assert sim.get(BINDING_MAP) is None
+    assert deletes_of(sim, API_SEGMENT) == 1
+    assert deletes_of(sim, API_BINDING_MAP) == 0  # never sent, so nothing to undo
+
+
+def test_a_rollback_that_fails_names_the_segment_left_and_the_next_up_adopts_it(
+    sim: NsxSimulator,
+) -> None:
+    sim.add_fault(SEGMENT_PATCHES)
+    sim.add_fault(Fault(path_regex=f"{SEGMENT}$", method="DELETE", drop=True, times=100))
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError) as caught:
+        provider.create(checked(provider))
+    message = str(caught.value)
+    assert f"NSX may still hold the segment {SEGMENT}," in message
+    assert "binding map /infra" not in message  # its write was never sent
+    assert "Run `pulumi up` again" in message
+    assert "If you destroy the stack instead, delete them in NSX yourself" in message
+    assert sim.get(SEGMENT) is not None
+
+    sim.clear_faults()
+    inputs = checked(provider)
+    created = provider.create(inputs)  # the next `pulumi up`
+    assert [p for p in sim.objects("/infra/segments") if p.endswith(SEGMENT_ID)] == [SEGMENT]
+    assert sim.get(BINDING_MAP) is not None
+    read = provider.read(SEGMENT_ID, outs_of(created))
+    assert provider.diff(SEGMENT_ID, outs_of(read), inputs).changes is False
+
+
+def test_a_failed_binding_map_delete_names_the_binding_map_and_the_segment(
+    sim: NsxSimulator,
+) -> None:
+    sim.set_realization("segment-connection-binding-maps", ["ERROR"], alarm="VLAN 110 clash")
+    sim.add_fault(Fault(path_regex="segment-connection-binding-maps/", method="DELETE", drop=True,
+                        times=100))  # fmt: skip
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError) as caught:
+        provider.create(checked(provider))
+    message = str(caught.value)
+    assert f"the binding map {BINDING_MAP} and segment {SEGMENT}" in message
+    assert "VLAN 110 clash" in message
+    assert sim.get(SEGMENT) is not None
+    assert sim.get(BINDING_MAP) is not None  # both really are left, as the message says
+    assert deletes_of(sim, API_SEGMENT) == 0  # not tried while its binding map remains
+
+
+def test_the_next_up_converges_on_its_own_leftover_binding_map(sim: NsxSimulator) -> None:
+    sim.set_realization("segment-connection-binding-maps", ["ERROR"])
+    sim.add_fault(Fault(path_regex="segment-connection-binding-maps/", method="DELETE", drop=True,
+                        times=100))  # fmt: skip
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError):
+        provider.create(checked(provider))
+    assert sim.get(BINDING_MAP) is not None
+    sim.clear_faults()
+    sim.set_realization("segment-connection-binding-maps", ["REALIZED"])
+
+    created = provider.create(checked(provider))  # its own VLAN binding is no conflict
+    assert outs_of(created)["binding_map_path"] == BINDING_MAP
+    maps = sim.objects(SEGMENT + "/segment-connection-binding-maps")
+    assert list(maps) == [BINDING_MAP]
+    assert (maps[BINDING_MAP]["vlan_traffic_tag"], maps[BINDING_MAP]["segment_path"]) == (
+        110,
+        LAB.node_segment_path,
+    )
+
+
+@pytest.mark.parametrize("code", [500030, 503040], ids=["has-children", "in-use"])
+def test_rollback_waits_out_a_passing_delete_conflict(sim: NsxSimulator, code: int) -> None:
+    sim.set_realization("segment-connection-binding-maps", ["ERROR"])
+    sim.add_fault(
+        Fault(path_regex=f"{SEGMENT}$", method="DELETE", status=400, error_code=code, times=2)
+    )
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError, match=r"rolled back \(nothing left in NSX\)"):
+        provider.create(checked(provider))
+    assert sim.get(SEGMENT) is None
+    assert deletes_of(sim, API_SEGMENT) == 3
+
+
+def test_rollback_waits_out_a_passing_conflict_on_the_binding_map(sim: NsxSimulator) -> None:
+    sim.set_realization(f"{SEGMENT}$", ["ERROR"])
+    sim.add_fault(Fault(path_regex="segment-connection-binding-maps/", method="DELETE",
+                        status=400, error_code=500030, times=2))  # fmt: skip
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError, match=r"rolled back \(nothing left in NSX\)"):
+        provider.create(checked(provider))
+    assert (sim.get(SEGMENT), sim.get(BINDING_MAP)) == (None, None)
+    assert deletes_of(sim, API_BINDING_MAP) == 3
+
+
+def test_a_realization_error_names_nsx_error_code_and_message(sim: NsxSimulator) -> None:
+    sim.set_realization(f"{SEGMENT}$", ["ERROR"], alarm="Transport zone mismatch")
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError) as caught:
+        provider.create(checked(provider))
+    assert f"NSX failed to realize {SEGMENT}: Transport zone mismatch (NSX error " in str(
+        caught.value
+    )
+    assert str(ERR_REALIZATION_FAILED) in str(caught.value)
+
+
+def test_a_nested_parent_path_is_refused_before_any_call(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    nested = f"{LAB.node_segment_path}/segment-connection-binding-maps/x"
+    failures = provider.check({}, {**NEWS, "parent_path": nested}).failures
+    assert [f.property for f in failures] == ["parent_path"]
+    assert "is not a segment policy path" in failures[0].reason
+    sim.clear_requests()
+    with pytest.raises(ChildSegmentError, match=r"parent_path: .* is not a segment policy path"):
+        provider.create({**checked(provider), "parent_path": nested})
+    assert sim.requests == []
