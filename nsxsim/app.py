@@ -45,13 +45,14 @@ class SimulatorApp:
         rate_limit_per_second: int | None,
         nsx_version: str = manager.DEFAULT_NSX_VERSION,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.lock = threading.RLock()
         self.store = store
         self.nsx_version = nsx_version
         self.credentials = Credentials(dict(users))
         self.sessions = Sessions()
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(clock=clock)
         self.rate_limit_per_second = rate_limit_per_second
         self.faults: list[Fault] = []
         self.requests: list[RecordedRequest] = []

@@ -40,6 +40,7 @@ class NsxSimulator:
         nsx_version: str = DEFAULT_NSX_VERSION,
         tls: ServerTls | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         accounts = dict(users if users is not None else DEFAULT_USERS)
         if not accounts:
@@ -52,13 +53,15 @@ class NsxSimulator:
             realization=sequence,
             purge_delay=purge_delay,
             realization_delay=realization_delay,
-            clock=clock,  # purges and realization delays; tests pass a fake one
+            clock=clock,  # purges, realization delays, the rate limit; tests pass a fake one
         )
         self._app = SimulatorApp(
             store=self._store,
             users=accounts,
             rate_limit_per_second=rate_limit_per_second,
             nsx_version=nsx_version,
+            sleep=sleep,  # fault delays
+            clock=clock,
         )
         self._lock = self._app.lock
         # A caller-made ServerTls lets a lab manager keep its CA across restarts.

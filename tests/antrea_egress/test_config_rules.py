@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from antrea_egress.booleans import parse_boolean
 from antrea_egress.config import (
     CONFIG_NAMESPACE,
     ConfigError,
@@ -23,6 +24,7 @@ from antrea_egress.config import (
     load_stack_config,
     rules,
 )
+from antrea_egress.config.model import STACK_ACCESS
 from tests.antrea_egress.test_config import (
     HOST_BITS_WARNING,
     NODE_SEGMENT,
@@ -72,6 +74,11 @@ def staging_on(cidr: str, gateway: str, address: str) -> tuple[Mutation, ...]:
 
 LONG_NAMES = (cluster("name", value="c" * 63), cluster("vsphereNamespace", value="n" * 63))
 
+
+def nsx_tls_unverified(raw: Raw) -> None:
+    raw["nsxt:allowUnverifiedSsl"] = "true"
+
+
 # fmt: off
 CASES = [
     Case("range_given_once",
@@ -119,6 +126,8 @@ CASES = [
     Case("rendering_names_the_node_segment",
          (put("renderYamlTo", value="rendered/lab"),),
          (put("renderYamlTo", value="rendered/lab"), cluster("nodeSegment", value=NODE_SEGMENT))),
+    Case("unverified_nsx_tls_only_in_a_lab",
+         (nsx_tls_unverified,), (nsx_tls_unverified, put("allowUnverifiedNsxTls", value=True))),
     Case("demo_namespaces_distinct",
          (put("demoWorkloads", value=True),
           zone(1, "appliedTo", value={"namespace": "prod", "podSelector": {"app": "api"}})),
@@ -147,6 +156,13 @@ def stack_values(raw: Raw) -> dict[str, Any]:
     return {key.removeprefix(P): value for key, value in raw.items() if key.startswith(P)}
 
 
+def stack_context(raw: Raw) -> dict[str, Any]:
+    """What a StackConfig built directly is told of the keys outside its namespace (the
+    loader reads them itself); these stacks have no name, so none is a lab."""
+    unverified = parse_boolean(raw.get("nsxt:allowUnverifiedSsl", False))
+    return {STACK_ACCESS: rules.StackAccess(stack=None, nsx_tls_unverified=unverified)}
+
+
 def loader_problems(raw: Raw) -> list[str]:
     with pytest.raises(ConfigError) as info:
         load_stack_config(raw)
@@ -165,7 +181,7 @@ def model_refusals(raw: Raw) -> list[tuple[str, str]]:
     """Where StackConfig.model_validate refused, with the model's message (each model raises
     its problems joined with '; ', keyed relative to itself)."""
     with pytest.raises(ValidationError) as info:
-        StackConfig.model_validate(stack_values(raw))
+        StackConfig.model_validate(stack_values(raw), context=stack_context(raw))
     return [
         (config_key(tuple(item["loc"])), str(item["ctx"]["error"])) for item in info.value.errors()
     ]
@@ -185,7 +201,8 @@ def as_model_message(lines: list[str], model_key: str) -> str:
 
 
 def key_pattern(key: str) -> re.Pattern[str]:
-    return re.compile(re.escape(f"{P}{key}").replace(re.escape("[]"), r"\[\d+\]"))
+    qualified = key if ":" in key else f"{P}{key}"  # another namespace's key is written whole
+    return re.compile(re.escape(qualified).replace(re.escape("[]"), r"\[\d+\]"))
 
 
 def without(rule: rules.Rule, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -211,7 +228,9 @@ def test_what_a_rule_refuses_the_loader_and_the_models_refuse_with_its_key(
             rule.keys,
         )
         assert any(
-            line.startswith(model_key) and as_model_message([line], model_key) in message
+            # StackConfig itself words every line in full, another namespace's key included.
+            (model_key == CONFIG_NAMESPACE or line.startswith(model_key))
+            and as_model_message([line], model_key) in message
             for model_key, message in refusals
         ), (line, refusals)
 
@@ -223,7 +242,8 @@ def test_the_whole_table_refuses_the_case_and_accepts_its_variant_in_both(case: 
     assert loader_problems(refused)
     assert model_refusals(refused)
     stack, _ = load_stack_config(accepted)
-    assert StackConfig.model_validate(stack_values(accepted)) == stack
+    built = StackConfig.model_validate(stack_values(accepted), context=stack_context(accepted))
+    assert built == stack
 
 
 # --- the two configurations only the loader refused before ----------------------------------

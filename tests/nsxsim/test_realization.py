@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from nsxsim import LAB, NsxSimulator
 from tests.nsxsim.conftest import api, child_body, expect_error, map_path, serving_lab
+
+# Every test here waits on the simulator: a hang fails within 15 s.
+pytestmark = pytest.mark.timeout(15)
 
 REALIZED = api("/infra/realized-state/realized-entities")
 SEG = "/infra/segments/egress-prod"

@@ -26,6 +26,9 @@ from antrea_egress.nsx.errors import (
 )
 from antrea_egress.nsx.settings import NsxSettings
 
+# Scripted transports on a fake clock: nothing here really waits, and a hang fails in 10 s.
+pytestmark = pytest.mark.timeout(10)
+
 PASSWORD = "Pw-do-not-leak-42"
 SEGMENT = "/infra/segments/s1"
 URL = "/policy/api/v1/infra/segments/s1"

@@ -85,13 +85,19 @@ def test_unknown_values_during_preview_are_not_judged() -> None:
 
 
 def test_check_makes_no_network_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[httpx.Request] = []
+
     def refuse(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
         raise AssertionError(f"network call {request.url}")
 
     monkeypatch.setattr(ChildSegmentProvider, "transport", httpx.MockTransport(refuse))
     provider = ChildSegmentProvider()
-    provider.check({}, GOOD)
-    provider.diff("id", {**GOOD, "vlan": 110}, GOOD)
+    checked = provider.check({}, GOOD)
+    diff = provider.diff("id", {**GOOD, "vlan": 110}, GOOD)
+    assert (checked.failures, checked.inputs["vlan"]) == ([], 110)
+    assert diff.changes is False
+    assert seen == []
 
 
 OLDS = {

@@ -17,6 +17,10 @@ from nsxsim import LAB, Fault, NsxSimulator
 from nsxsim.errors import ERR_REALIZATION_FAILED
 from tests.conftest import nsx_config, outs_of
 
+# Every test here waits on the simulator (realization and conflicts on the test-only FAST
+# timeouts below): a hang fails within 20 s.
+pytestmark = pytest.mark.timeout(20)
+
 FAST = ClientTuning(
     request_timeout=5,
     connect_timeout=2,
@@ -315,7 +319,14 @@ def test_delete_treats_missing_objects_as_deleted(sim: NsxSimulator) -> None:
     provider = configured(sim)
     outs = outs_of(provider.create(checked(provider)))
     provider.delete(SEGMENT_ID, outs)
+    sim.clear_requests()
     provider.delete(SEGMENT_ID, outs)  # again: both 404, both fine
+    answers = [(r.method, r.path, r.status) for r in sim.requests]
+    assert answers == [
+        ("DELETE", "/policy/api/v1" + BINDING_MAP, 404),
+        ("DELETE", "/policy/api/v1" + SEGMENT, 404),
+    ]
+    assert (sim.get(SEGMENT), sim.get(BINDING_MAP)) == (None, None)
 
 
 def test_delete_waits_out_a_passing_conflict(sim: NsxSimulator) -> None:
