@@ -351,7 +351,14 @@ def test_delete_surfaces_a_lasting_conflict_with_nsx_message(sim: NsxSimulator) 
     assert sim.get(SEGMENT) is not None
 
 
-def test_replace_with_the_same_id_waits_for_the_purge(sim: NsxSimulator) -> None:
+def test_replace_with_the_same_id_waits_for_the_purge(
+    sim: NsxSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The purge takes 0.3 s of real time; a conflict budget well above it keeps a loaded
+    # machine from turning the wait into a failure.
+    monkeypatch.setattr(
+        ChildSegmentProvider, "tuning", dataclasses.replace(FAST, conflict_timeout=5)
+    )
     slow = NsxSimulator(purge_delay=0.3).start()
     try:
         slow.seed_lab()
