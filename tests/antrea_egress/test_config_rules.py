@@ -286,3 +286,50 @@ def test_demo_workloads_with_a_bad_namespace_is_a_problem_of_that_key_not_a_cras
         f"{P}zones[1].appliedTo.namespace",
     ]
     assert info.value.warnings == [HOST_BITS_WARNING]
+
+
+# --- a rule skips what failed to parse: one problem per bad field, and no crash --------------
+
+# fmt: off
+SKIPPED = [
+    ("operator-without-values",
+     (zone(0, "nodeSelector",
+           value={"matchExpressions": [{"key": "a", "operator": "Maybe"}]}),),
+     ["zones[0].nodeSelector.matchExpressions[0].operator: input should be 'In', 'NotIn', "
+      "'Exists' or 'DoesNotExist', got 'Maybe'"]),
+    ("values-of-exists",
+     (zone(0, "nodeSelector",
+           value={"matchExpressions": [{"key": "a", "operator": "Exists", "values": "b"}]}),),
+     ["zones[0].nodeSelector.matchExpressions[0].values: must be a list, got 'b'"]),
+    ("values-of-in",
+     (zone(0, "nodeSelector",
+           value={"matchExpressions": [{"key": "a", "operator": "In", "values": 5}]}),),
+     ["zones[0].nodeSelector.matchExpressions[0].values: must be a list, got 5"]),
+    ("manage", (cluster("manage", value="yes"), drop("cluster", "tkr")),
+     ["cluster.manage: must be true or false, got 'yes'"]),
+    ("control-plane",
+     (cluster("controlPlane", value={"replicas": "x", "vmClass": "a", "storageClass": "b"}),),
+     ["cluster.controlPlane.replicas: must be an integer, got 'x'"]),
+    ("node-pools", (cluster("nodePools", value="x"),),
+     ["cluster.nodePools: must be a list, got 'x'"]),
+    ("zone-cidr-of-overlapping-ranges",
+     (zone(1, "cidr", value="10.100.5.0/33"), zone(1, "gateway", value="10.100.5.254"),
+      ranges(1, span("15", "16"))),
+     ["zones[1].cidr: '10.100.5.0/33' is not a CIDR such as 10.100.5.0/25"]),
+    ("zone-gateway-of-overlapping-ranges",
+     (zone(1, "cidr", value="10.100.5.0/24"), zone(1, "gateway", value="x"),
+      ranges(1, span("15", "16"))),
+     ["zones[1].gateway: 'x' is not an IP address",
+      "zones[1].cidr: 10.100.5.0/24 overlaps antrea-egress:zones[0].cidr 10.100.5.0/25"]),
+    ("range-start", (ranges(0, {"start": "x", "end": "10.100.5.20"}),),
+     ["zones[0].ipRanges[0].start: 'x' is not an IP address"]),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("mutations", "expected"), [c[1:] for c in SKIPPED],
+                         ids=[c[0] for c in SKIPPED])  # fmt: skip
+def test_a_rule_that_needs_a_field_that_failed_to_parse_is_skipped(
+    mutations: tuple[Mutation, ...], expected: list[str]
+) -> None:
+    assert loader_problems(apply(*mutations)) == [P + line for line in expected]
