@@ -453,3 +453,72 @@ def test_tls_protocol_failures_are_final(make_client: Any) -> None:
     with pytest.raises(NsxTlsError, match=r"NSX Manager at 127\.0\.0\.1:1 failed .*WRONG_VERSION"):
         make_client(script).get(SEGMENT)
     assert len(script.seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            httpx.ConnectError("refused"),
+            f"GET {URL} failed: no answer from NSX at 127.0.0.1:1 (ConnectError: refused)",
+        ),
+        (
+            httpx.ReadTimeout(""),
+            f"GET {URL} failed: no answer from NSX at 127.0.0.1:1 (ReadTimeout)",
+        ),
+    ],
+)
+def test_a_request_without_an_answer_names_the_manager_and_the_failure(
+    make_client: Any, error: Exception, message: str
+) -> None:
+    policy = RetryPolicy(max_attempts=1)
+    with pytest.raises(NsxConnectionError) as caught:
+        make_client(Script([error]), retry=policy).get(SEGMENT)
+    assert str(caught.value) == message
+    assert type(caught.value) is NsxConnectionError
+
+
+def certificate_error() -> ssl.SSLCertVerificationError:
+    error = ssl.SSLCertVerificationError(
+        1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
+    )
+    error.verify_message = "self-signed certificate in certificate chain"
+    return error
+
+
+@pytest.mark.parametrize(
+    ("cause", "reason"),
+    [
+        (certificate_error(), "self-signed certificate in certificate chain"),
+        (
+            ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"),
+            "[SSL: WRONG_VERSION_NUMBER] wrong version number",
+        ),
+    ],
+)
+def test_a_tls_failure_is_final_and_says_to_set_the_ca_file(
+    make_client: Any, cause: Exception, reason: str
+) -> None:
+    error = httpx.ConnectError("handshake failed")
+    error.__context__ = cause  # as httpcore raises it: the ssl error is the context
+    script = Script([error])
+    with pytest.raises(NsxTlsError) as caught:
+        make_client(script).get(SEGMENT)
+    assert str(caught.value) == (
+        f"GET {URL} failed: TLS with the NSX Manager at 127.0.0.1:1 failed ({reason}). If its "
+        "certificate is not trusted, set nsxt:caFile (or NSXT_CA_FILE) to the CA bundle that "
+        "signed it"
+    )
+    assert (caught.value.method, caught.value.path) == ("GET", URL)
+    assert len(script.seen) == 1
+
+
+def test_a_session_without_an_xsrf_token_fails_with_a_hint(make_client: Any) -> None:
+    script = Script([httpx.Response(200, headers={"Set-Cookie": "JSESSIONID=abc; Path=/"})])
+    with pytest.raises(NsxAuthError) as caught:
+        make_client(script, session=True).get(SEGMENT)
+    assert str(caught.value) == (
+        "POST /api/session/create failed: HTTP 200: NSX created no session (no X-XSRF-TOKEN "
+        "header). Set nsxt:sessionAuth to false to use HTTP Basic authentication"
+    )
+    assert [r.url.path for r in script.seen] == ["/api/session/create"]

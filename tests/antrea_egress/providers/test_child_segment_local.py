@@ -12,8 +12,10 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime._serialization import _deserialize, _serialize
 
+from antrea_egress.nsx.errors import NsxApiError
 from antrea_egress.providers.base import UNKNOWN
-from antrea_egress.providers.child_segment import ChildSegmentProvider
+from antrea_egress.providers.child_segment import ChildSegmentProvider, _is_delete_blocked
+from antrea_egress.providers.child_segment_inputs import comparable
 
 PARENT = "/infra/segments/vnet_60f55536-121d-40d0-ac48-4cb976decf3d_0"
 GOOD: dict[str, Any] = {
@@ -177,3 +179,47 @@ def test_configured_provider_serializes_without_credentials() -> None:
     assert "127.0.0.1" not in base64.b64decode(serialized).decode("latin-1")
     assert serialized == serialize_provider(ChildSegmentProvider())
     assert restored._config == {}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "compared"),
+    [
+        ("vlan", 110.0, 110),  # the engine sends numbers as floats
+        ("vlan", 110.5, 110.5),
+        ("cidr", 110.0, 110.0),  # only the VLAN is an integer
+        ("description", None, ""),
+        ("gateway", None, None),
+        ("tags", None, []),
+        (
+            "tags",
+            [{"scope": "b", "tag": "2"}, {"scope": "a", "tag": "1"}],
+            [("a", "1"), ("b", "2")],
+        ),
+        ("tags", [{"tag": "x"}, {"scope": "s"}], [("", "x"), ("s", "")]),
+        ("vlan", UNKNOWN, UNKNOWN),
+    ],
+)
+def test_values_are_compared_as_nsx_keeps_them(key: str, value: Any, compared: Any) -> None:
+    result = comparable(key, value)
+    assert result == compared
+    assert type(result) is type(compared)
+
+
+def api_error(status: int, code: int | None, message: str) -> NsxApiError:
+    return NsxApiError("DELETE", "/policy/api/v1/infra/segments/s", status, code, message)
+
+
+@pytest.mark.parametrize(
+    ("error", "blocked"),
+    [
+        (api_error(400, 500030, "cannot be deleted"), True),
+        (api_error(400, 503040, "ports attached"), True),
+        (api_error(400, 500041, "Segment has children"), True),  # known by its text only
+        (api_error(400, 500041, "The object is still being referenced"), True),
+        (api_error(400, 500012, "The path is invalid"), False),
+        (api_error(500, 100, "Segment has children"), False),  # text alone: only on a 400
+        (api_error(409, None, "attached"), False),
+    ],
+)
+def test_which_delete_refusals_clear_by_themselves(error: NsxApiError, blocked: bool) -> None:
+    assert _is_delete_blocked(error) is blocked

@@ -13,6 +13,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 from antrea_egress.nsx.client import ClientTuning, RetryPolicy
 from antrea_egress.nsx.errors import NsxApiError, NsxAuthError, NsxTlsError
 from antrea_egress.providers.child_segment import ChildSegmentError, ChildSegmentProvider
+from antrea_egress.providers.child_segment_inputs import OUTPUT_KEYS
 from nsxsim import LAB, Fault, NsxSimulator
 from nsxsim.errors import ERR_REALIZATION_FAILED
 from tests.conftest import nsx_config, outs_of
@@ -234,7 +235,12 @@ def test_vlan_taken_by_another_child_is_refused_before_writing(sim: NsxSimulator
     sim.clear_requests()
     with pytest.raises(ChildSegmentError, match="/infra/segments/egress-other") as caught:
         provider.create(checked(provider))
-    assert "VLAN 110" in str(caught.value)
+    assert str(caught.value) == (
+        f"VLAN 110 is already bound to {LAB.node_segment_path} by the child segment "
+        "/infra/segments/egress-other (binding map /infra/segments/egress-other/"
+        f"segment-connection-binding-maps/bm-{LAB.node_segment_id}); children of one parent "
+        "need different VLANs"
+    )
     assert writes(sim) == []
 
 
@@ -579,3 +585,52 @@ def test_a_nested_parent_path_is_refused_before_any_call(sim: NsxSimulator) -> N
     with pytest.raises(ChildSegmentError, match=r"parent_path: .* is not a segment policy path"):
         provider.create({**checked(provider), "parent_path": nested})
     assert sim.requests == []
+
+
+def test_read_reports_the_outputs_nsx_has_and_the_binding_map_in_the_state(
+    sim: NsxSimulator,
+) -> None:
+    provider = configured(sim)
+    created = outs_of(provider.create(checked(provider, description="payments egress")))
+    other_parent = sim.seed_segment("another-parent", connectivity_path=LAB.tier1_path)
+    stray = f"{SEGMENT}/segment-connection-binding-maps/a-stray"  # listed before ours
+    nsx_api(sim, "PATCH", stray, {"segment_path": other_parent, "vlan_traffic_tag": 7})
+
+    read = provider.read(SEGMENT_ID, created)
+    outs = outs_of(read)
+    assert {key: outs[key] for key in OUTPUT_KEYS} == {
+        "path": SEGMENT,
+        "binding_map_path": BINDING_MAP,
+        "tier1_path": LAB.tier1_path,
+        "transport_zone_path": LAB.transport_zone_path,
+        "network": "10.100.5.0/25",
+    }
+    assert read.inputs is not None
+    assert (read.inputs["parent_path"], read.inputs["vlan"]) == (LAB.node_segment_path, 110)
+    assert read.inputs["description"] == "payments egress"
+    assert read.inputs["tags"] == [ZONE_TAG]  # the managed-by tag is the provider's own
+
+
+def test_read_takes_the_only_binding_map_and_no_guess_among_several(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    created = outs_of(provider.create(checked(provider)))
+    unknown = {**created, "binding_map_path": None}  # a state from before the map was known
+    assert outs_of(provider.read(SEGMENT_ID, unknown))["binding_map_path"] == BINDING_MAP
+    other_parent = sim.seed_segment("another-parent", connectivity_path=LAB.tier1_path)
+    stray = f"{SEGMENT}/segment-connection-binding-maps/a-stray"
+    nsx_api(sim, "PATCH", stray, {"segment_path": other_parent, "vlan_traffic_tag": 7})
+    read = provider.read(SEGMENT_ID, unknown)
+    assert outs_of(read)["binding_map_path"] is None
+    assert read.inputs is not None
+    assert (read.inputs["parent_path"], read.inputs["vlan"]) == (None, None)
+
+
+def test_read_of_a_segment_without_subnet_or_tags_shows_them_missing(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    created = outs_of(provider.create(checked(provider)))
+    sim.modify(SEGMENT, subnets=[], tags=[{"tag": "no-scope"}, {"scope": "no-tag"}])
+    read = provider.read(SEGMENT_ID, created)
+    assert read.inputs is not None
+    assert (read.inputs["cidr"], read.inputs["gateway"]) == (None, None)
+    assert read.inputs["tags"] == [{"scope": "", "tag": "no-scope"}, {"scope": "no-tag", "tag": ""}]
+    assert outs_of(read)["network"] is None
