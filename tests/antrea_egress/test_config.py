@@ -1356,6 +1356,7 @@ def unverified(**more: object) -> Raw:
     [
         ("prod", "stack prod"),
         ("org/staging", "stack org/staging"),
+        ("lab/antrea-egress/prod", "stack lab/antrea-egress/prod"),
         ("laboratory", "stack laboratory"),
         ("prod-lab", "stack prod-lab"),
         (None, "this stack"),
@@ -1367,7 +1368,7 @@ def test_an_unverified_nsx_manager_is_refused_outside_a_lab(stack: str | None, n
     assert info.value.problems == [UNVERIFIED_NSX_TLS.format(stack=named)]
 
 
-@pytest.mark.parametrize("stack", ["lab", "lab-alice", "org/lab"])
+@pytest.mark.parametrize("stack", ["lab", "lab-alice", "org/lab", "acme/antrea-egress/lab"])
 def test_a_lab_stack_may_skip_verifying_the_nsx_manager(stack: str) -> None:
     config, _ = load_stack_config(unverified(), stack=stack)
     assert config.access.nsx_tls_unverified is True

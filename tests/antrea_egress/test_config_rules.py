@@ -333,3 +333,58 @@ def test_a_rule_that_needs_a_field_that_failed_to_parse_is_skipped(
     mutations: tuple[Mutation, ...], expected: list[str]
 ) -> None:
     assert loader_problems(apply(*mutations)) == [P + line for line in expected]
+
+
+# --- the rules' exact words and edges ------------------------------------------------------
+
+PATH_LIMIT_TAIL = "; NSX allows 255: shorten the zone, cluster or namespace name"
+
+
+def parent_of_length(characters: int) -> str:
+    return "/infra/segments/" + "p" * characters
+
+
+# With the field procedure's names, a parent id of 176 characters makes zone 0's binding-map
+# path exactly 255 characters long (zone 1, "staging", is two characters longer).
+# fmt: off
+EXACT = [
+    ("parent-path-at-the-limit", (zone(0, "parentSegment", value=parent_of_length(176)),), []),
+    ("parent-path-one-over",
+     (zone(0, "parentSegment", value=parent_of_length(177)),),
+     ["zones[0].name: its NSX binding-map path would be 256 characters long" + PATH_LIMIT_TAIL]),
+    ("node-segment-path-one-over",
+     (cluster("nodeSegment", value=parent_of_length(177)),),
+     ["zones[0].name: its NSX binding-map path would be 256 characters long" + PATH_LIMIT_TAIL,
+      "zones[1].name: its NSX binding-map path would be 259 characters long" + PATH_LIMIT_TAIL]),
+    ("a-bad-name-hides-no-other-zone",
+     (cluster("nodeSegment", value=parent_of_length(177)), zone(0, "name", value="Bad_")),
+     ["zones[0].name: 'Bad_' is not a DNS-1123 label (lower-case letters, digits and '-', "
+      "starting and ending with a letter or digit)",
+      "zones[1].name: its NSX binding-map path would be 259 characters long" + PATH_LIMIT_TAIL]),
+    ("vlan-twice-on-auto",
+     (zone(1, "vlan", value=110),),
+     ["zones[1].vlan: VLAN 110 is already used by antrea-egress:zones[0].vlan on the same "
+      "parent segment (auto)"]),
+    ("vlan-twice-on-a-node-segment-that-failed",
+     (cluster("nodeSegment", value=5), zone(1, "vlan", value=110)),
+     ["cluster.nodeSegment: must be a string, got 5",
+      "zones[1].vlan: VLAN 110 is already used by antrea-egress:zones[0].vlan on the same "
+      "parent segment (the cluster's node segment)"]),
+    ("vlan-of-a-zone-whose-parent-failed",
+     (zone(0, "parentSegment", value=5), zone(1, "vlan", value=110)),
+     ["zones[0].parentSegment: must be a string, got 5"]),
+    ("vlan-twice-after-a-bad-vlan",
+     (many_zones(3), zone(0, "vlan", value="x"), zone(2, "vlan", value=201)),
+     ["zones[0].vlan: VLAN must be an integer 1-4094, got 'x'",
+      "zones[2].vlan: VLAN 201 is already used by antrea-egress:zones[1].vlan on the same "
+      "parent segment (auto)"]),
+    ("vlan-twice-on-different-parents",
+     (zone(1, "vlan", value=110), zone(1, "parentSegment", value=parent_of_length(8))), []),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("mutations", "expected"), [c[1:] for c in EXACT],
+                         ids=[c[0] for c in EXACT])  # fmt: skip
+def test_what_the_rules_say_exactly(mutations: tuple[Mutation, ...], expected: list[str]) -> None:
+    assert try_loader(apply(*mutations)) == [P + line for line in expected]

@@ -6,6 +6,7 @@ HTTPS; these pin down the exact retry arithmetic with a fake clock.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -522,3 +523,89 @@ def test_a_session_without_an_xsrf_token_fails_with_a_hint(make_client: Any) -> 
         "header). Set nsxt:sessionAuth to false to use HTTP Basic authentication"
     )
     assert [r.url.path for r in script.seen] == ["/api/session/create"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (
+            nsx_error(
+                400,
+                500012,
+                "The path is invalid",
+                related_errors=[
+                    {"error_code": 8327, "error_message": "VLAN clash"},
+                    {"error_message": "no code"},
+                ],
+            ),
+            f"PATCH {URL} failed: HTTP 400, NSX error 500012: The path is invalid (related: "
+            "8327: VLAN clash; no code)",
+        ),
+        (
+            httpx.Response(400, json={"httpStatus": "BAD_REQUEST", "details": "only details"}),
+            f"PATCH {URL} failed: HTTP 400: only details",
+        ),
+        (httpx.Response(400, json={"error_code": 7}), f"PATCH {URL} failed: HTTP 400, NSX error 7"),
+        (httpx.Response(502, text="x" * 600), f"PATCH {URL} failed: HTTP 502: " + "x" * 500),
+        (httpx.Response(409), f"PATCH {URL} failed: HTTP 409"),
+    ],
+    ids=["related", "details", "code-only", "long-text", "empty"],
+)
+def test_an_nsx_error_reads_as_one_exact_line(
+    make_client: Any, answer: httpx.Response, message: str
+) -> None:
+    with pytest.raises(NsxApiError) as caught:
+        make_client(Script([answer]), retry=RetryPolicy(max_attempts=1)).patch(SEGMENT, {})
+    assert str(caught.value) == message
+
+
+def test_a_realization_that_never_comes_names_its_last_states(make_client: Any) -> None:
+    client = make_client(Script([realized("UNREALIZED", "UNAVAILABLE")]), realization_timeout=0)
+    with pytest.raises(NsxRealizationTimeoutError) as caught:
+        client.wait_realized(SEGMENT)
+    assert str(caught.value) == (
+        f"{SEGMENT} was not realized within 0s (last states: UNREALIZED, UNAVAILABLE)"
+    )
+    with pytest.raises(NsxRealizationTimeoutError) as caught:
+        make_client(Script([realized()]), realization_timeout=2.5).wait_realized(SEGMENT)
+    assert str(caught.value) == (
+        f"{SEGMENT} was not realized within 2.5s (last states: no realized entities yet)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("alarms", "text"),
+    [
+        ([], "no alarm text"),
+        (["not an alarm", {"message": "second"}], "second"),
+        ([{"message": "m", "error_details": {"error_message": "detail"}}], "m (detail)"),
+        ([{"message": "", "error_details": {"error_code": 5}}], "NSX error 5"),
+        ([{"message": "a"}, {"message": "b"}], "a; b"),
+    ],
+)
+def test_realization_alarms_in_their_words(make_client: Any, alarms: list[Any], text: str) -> None:
+    answer = httpx.Response(200, json={"results": [{"state": "ERROR", "alarms": alarms}]})
+    with pytest.raises(NsxRealizationError) as caught:
+        make_client(Script([answer])).wait_realized(SEGMENT)
+    assert str(caught.value) == f"NSX failed to realize {SEGMENT}: {text}"
+
+
+def test_retries_and_passing_conflicts_are_logged_in_words(
+    make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="antrea_egress.nsx.client")
+    policy = RetryPolicy(initial_backoff=0, max_backoff=0)
+    script = Script([nsx_error(503, 0, "busy"), httpx.Response(200, json={})])
+    make_client(script, retry=policy).get(SEGMENT)
+    blocked = nsx_error(400, 500030, "has children")
+    script = Script([blocked, httpx.Response(200)])
+    client = make_client(script, conflict_timeout=10, conflict_interval=1)
+    client.retry_while(lambda e: e.error_code == 500030, lambda: client.delete(SEGMENT))
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", f"attempt 1: GET {URL} failed: HTTP 503, NSX error 0: busy; retrying in 0.0s"),
+        (
+            "INFO",
+            f"NSX refused for now (DELETE {URL} failed: HTTP 400, NSX error 500030: has "
+            "children); trying again",
+        ),
+    ]

@@ -12,10 +12,17 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime._serialization import _deserialize, _serialize
 
+from antrea_egress.config import StackConfig
 from antrea_egress.nsx.errors import NsxApiError
 from antrea_egress.providers.base import UNKNOWN
 from antrea_egress.providers.child_segment import ChildSegmentProvider, _is_delete_blocked
-from antrea_egress.providers.child_segment_inputs import comparable
+from antrea_egress.providers.child_segment_inputs import (
+    ChildSegmentArgs,
+    ChildSegmentSpec,
+    binding_map_body,
+    comparable,
+    segment_body,
+)
 
 PARENT = "/infra/segments/vnet_60f55536-121d-40d0-ac48-4cb976decf3d_0"
 GOOD: dict[str, Any] = {
@@ -223,3 +230,63 @@ def api_error(status: int, code: int | None, message: str) -> NsxApiError:
 )
 def test_which_delete_refusals_clear_by_themselves(error: NsxApiError, blocked: bool) -> None:
     assert _is_delete_blocked(error) is blocked
+
+
+def test_a_zone_makes_the_args_of_its_child_segment() -> None:
+    stack = StackConfig.model_validate(
+        {
+            "cluster": {"name": "tkc-prod01", "vsphereNamespace": "prod", "manage": False},
+            "zones": [
+                {"name": "payments", "vlan": 110, "cidr": "10.100.5.0/25",
+                 "gateway": "10.100.5.1", "ipRanges": [{"cidr": "10.100.5.16/28"}],
+                 "appliedTo": {"namespace": "prod"}},
+            ],
+        }
+    )  # fmt: skip
+    args = ChildSegmentArgs.of_zone(stack.cluster, stack.zones[0], parent_path="/infra/segments/p")
+    assert args == ChildSegmentArgs(
+        nsx_id="egress-prod-tkc-prod01-payments",
+        parent_path="/infra/segments/p",
+        vlan=110,
+        cidr="10.100.5.0/25",
+        gateway="10.100.5.1",
+        description="Antrea egress zone payments of prod/tkc-prod01",
+        tags=[
+            {"scope": "antrea-egress/cluster", "tag": "prod/tkc-prod01"},
+            {"scope": "antrea-egress/zone", "tag": "payments"},
+        ],
+    )
+
+
+SPEC = ChildSegmentSpec.from_props(
+    {**GOOD, "description": "d", "tags": [{"scope": "s", "tag": "t"}]}
+)
+MANAGED = {"scope": "antrea-egress/managed-by", "tag": "pulumi"}
+
+
+@pytest.mark.parametrize(
+    "transport_zone", ["/infra/sites/default/enforcement-points/default/transport-zones/tz", None]
+)
+def test_the_segment_body_is_the_whole_segment(transport_zone: str | None) -> None:
+    parent = {"connectivity_path": "/infra/tier-1s/t1", "transport_zone_path": transport_zone}
+    expected = {
+        "resource_type": "Segment",
+        "display_name": SPEC.nsx_id,
+        "description": "d",
+        "connectivity_path": "/infra/tier-1s/t1",
+        "subnets": [{"gateway_address": "10.100.5.1/25"}],
+        "tags": [MANAGED, {"scope": "s", "tag": "t"}],
+    }
+    if transport_zone:
+        expected["transport_zone_path"] = transport_zone
+    assert segment_body(SPEC, parent) == expected
+
+
+def test_the_binding_map_body_carries_every_field() -> None:
+    assert binding_map_body(SPEC) == {
+        "resource_type": "SegmentConnectionBindingMap",
+        "display_name": f"bm-{SPEC.parent_path.rsplit('/', 1)[1]}",
+        "segment_path": SPEC.parent_path,
+        "vlan_traffic_tag": SPEC.vlan,
+        "tags": [MANAGED, {"scope": "s", "tag": "t"}],
+    }

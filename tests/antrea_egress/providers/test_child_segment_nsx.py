@@ -413,8 +413,14 @@ def test_a_foreign_segment_with_our_id_is_refused_and_left_untouched(sim: NsxSim
     )
     provider = configured(sim)
     sim.clear_requests()
-    with pytest.raises(ChildSegmentError, match="already exists in NSX and is not this zone's"):
+    with pytest.raises(ChildSegmentError) as caught:
         provider.create(checked(provider))
+    missing = [("antrea-egress/managed-by", "pulumi"), ("antrea-egress/zone", "prod")]
+    assert str(caught.value) == (
+        f"the segment {SEGMENT} already exists in NSX and is not this zone's (it lacks the "
+        f"tags {missing}); delete or rename it in NSX, or give the zone another name. It is "
+        "left untouched"
+    )
     assert writes(sim) == []
     segment = sim.get(foreign)
     assert segment is not None
@@ -487,10 +493,15 @@ def test_a_rollback_that_fails_names_the_segment_left_and_the_next_up_adopts_it(
     with pytest.raises(ChildSegmentError) as caught:
         provider.create(checked(provider))
     message = str(caught.value)
-    assert f"NSX may still hold the segment {SEGMENT}," in message
-    assert "binding map /infra" not in message  # its write was never sent
-    assert "Run `pulumi up` again" in message
-    assert "If you destroy the stack instead, delete them in NSX yourself" in message
+    lost = f"PATCH {API_SEGMENT} failed: no answer from NSX at {sim.host}"
+    assert message.startswith(f"creating {SEGMENT} failed: {lost} (RemoteProtocolError")
+    assert message.endswith(  # the binding map is not named: its write was never sent
+        f"Rolling back failed too (DELETE {API_SEGMENT} failed: no answer from NSX at "
+        f"{sim.host} (RemoteProtocolError: Server disconnected without sending a response.)), "
+        f"so NSX may still hold the segment {SEGMENT}, which Pulumi's state does not record. "
+        "Run `pulumi up` again: it completes them (same ids, this zone's tags). If you destroy "
+        "the stack instead, delete them in NSX yourself (the binding map first)"
+    )
     assert sim.get(SEGMENT) is not None
 
     sim.clear_faults()
@@ -634,3 +645,21 @@ def test_read_of_a_segment_without_subnet_or_tags_shows_them_missing(sim: NsxSim
     assert (read.inputs["cidr"], read.inputs["gateway"]) == (None, None)
     assert read.inputs["tags"] == [{"scope": "", "tag": "no-scope"}, {"scope": "no-tag", "tag": ""}]
     assert outs_of(read)["network"] is None
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["tier1-in-state", "tier1-unknown"])
+def test_update_writes_the_whole_segment_reading_the_parent_only_when_it_must(
+    sim: NsxSimulator, known: bool
+) -> None:
+    provider = configured(sim)
+    outs = outs_of(provider.create(checked(provider)))
+    olds = outs if known else {**outs, "tier1_path": None, "transport_zone_path": None}
+    sim.clear_requests()
+    provider.update(SEGMENT_ID, olds, checked(provider, description="payments egress"))
+    reads = [r.path for r in sim.requests if r.method == "GET"]
+    assert reads == ([] if known else ["/policy/api/v1" + LAB.node_segment_path])
+    (patch,) = [r for r in sim.requests if r.method == "PATCH"]
+    assert (patch.body["connectivity_path"], patch.body["transport_zone_path"]) == (
+        LAB.tier1_path,
+        LAB.transport_zone_path,
+    )
