@@ -13,6 +13,7 @@ from antrea_egress import naming
 from lab.lab import Lab
 from lab.program import LabProgram
 from lab.stack import CLUSTER, ZONES
+from tests_real_engine.steps import operate
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -60,4 +61,36 @@ def test_the_runbook_rebuilds_the_cluster_on_our_antrea_config(
         assert uid(egress) != before[zone], zone  # created again, in the new cluster
         assert egress is not None
         assert egress["status"]["egressIP"] == zones[zone]["egressIP"]
+    assert stack.destroy().summary.result == "succeeded"
+
+
+def test_replacing_the_tkc_alone_loses_our_antrea_config_and_refresh_shows_it(
+    program: LabProgram, lab: Lab
+) -> None:
+    """Why the runbook, and not `pulumi up --replace <TKC>`: the replacement itself runs in
+    order (guest objects deleted, the TKC deleted and created, pools and Egresses created in
+    the new cluster), but the Supervisor deletes our AntreaConfig with the old cluster (its
+    owner reference) behind Pulumi's back, so the new cluster comes up on the Supervisor's
+    default Antrea configuration; only a refresh shows it."""
+    stack = program.stack()
+    assert stack.up().summary.result == "succeeded"
+    tkc_path = f"{TKCS.format(ns=lab.namespace)}/{CLUSTER}"
+    before_tkc = uid(lab.supervisor.get(tkc_path))
+    defaulted_before = len(lab.supervisor_double.defaulted)
+
+    result, up = operate(stack.up, replace=[resource_urn(stack, f"{CLUSTER}-tkc")])
+
+    assert result.summary.result == "succeeded"
+    assert uid(lab.supervisor.get(tkc_path)) != before_tkc
+    assert up.ops_of(f"{CLUSTER}-antrea-config") == ["same"]  # the engine saw no reason
+    zones = stack.outputs()["zones"].value
+    for zone in ZONES:
+        egress = lab.guest.get(f"{ANTREA}/egresses/{naming.egress_name(zone)}")
+        assert egress is not None
+        assert egress["status"]["egressIP"] == zones[zone]["egressIP"]
+    name = f"{lab.namespace}/{naming.antrea_config_name(CLUSTER)}"
+    assert lab.supervisor_double.defaulted[defaulted_before:] == [name]
+
+    _, refresh = operate(stack.refresh)
+    assert refresh.outcome_of(f"{CLUSTER}-antrea-config") == ["update"]
     assert stack.destroy().summary.result == "succeeded"
