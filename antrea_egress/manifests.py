@@ -14,7 +14,9 @@ from typing import Any, Final
 
 from antrea_egress import naming
 from antrea_egress.config import (
+    AntreaSettings,
     AppliedTo,
+    Bandwidth,
     ClusterConfig,
     IpRange,
     LabelSelector,
@@ -141,9 +143,11 @@ def applied_to(target: AppliedTo) -> dict[str, Any]:
 # --- Supervisor objects ------------------------------------------------------------------
 
 
-def antrea_config(cluster: ClusterConfig) -> dict[str, Any]:
-    """Must exist before the TKC: the Supervisor adopts it only under this name, and
-    `enable` of the NSX block is immutable once created."""
+def antrea_config(cluster: ClusterConfig, *, traffic_shaping: bool = False) -> dict[str, Any]:
+    """Must exist before the cluster: the Supervisor adopts it only under this name, and
+    `enable` of the NSX block is immutable once created. With `traffic_shaping` (a zone
+    limits its bandwidth) the EgressTrafficShaping gate is on too."""
+    gates = cluster.antrea.feature_gates_for(traffic_shaping=traffic_shaping)
     return {
         "apiVersion": ANTREA_CONFIG_API,
         "kind": "AntreaConfig",
@@ -152,7 +156,7 @@ def antrea_config(cluster: ClusterConfig) -> dict[str, Any]:
             "namespace": cluster.vsphere_namespace,
         },
         "spec": {
-            "antrea": {"config": {"featureGates": cluster.antrea.effective_feature_gates}},
+            "antrea": {"config": {"featureGates": gates}},
             ANTREA_NSX_BLOCK: {"enable": cluster.antrea.nsx},
         },
     }
@@ -162,28 +166,30 @@ class AntreaConfigPrunedError(Exception):
     """The Supervisor's AntreaConfig CRD dropped a field the program set."""
 
 
-def check_antrea_config_kept(cluster: ClusterConfig, live_spec: dict[str, Any] | None) -> str:
-    """Fail when the created AntreaConfig lacks the gate or the NSX block (pruned by its CRD)."""
+def check_antrea_config_kept(
+    cluster: ClusterConfig, live_spec: dict[str, Any] | None, *, traffic_shaping: bool = False
+) -> str:
+    """Fail when the created AntreaConfig lacks a gate the program set or the NSX block
+    (pruned by its CRD)."""
     spec = live_spec or {}
     gates = ((spec.get("antrea") or {}).get("config") or {}).get("featureGates") or {}
+    required = AntreaSettings.required_gates(traffic_shaping=traffic_shaping)
     missing = [
-        path
-        for path, kept in (
-            (
-                "spec.antrea.config.featureGates.EgressSeparateSubnet",
-                gates.get("EgressSeparateSubnet") is True,
-            ),
-            (f"spec.{ANTREA_NSX_BLOCK}", ANTREA_NSX_BLOCK in spec),
-        )
-        if not kept
+        *(
+            f"spec.antrea.config.featureGates.{gate}"
+            for gate in required
+            if gates.get(gate) is not True
+        ),
+        *([f"spec.{ANTREA_NSX_BLOCK}"] if ANTREA_NSX_BLOCK not in spec else []),
     ]
     if missing:
         raise AntreaConfigPrunedError(
             f"the Supervisor dropped {', '.join(missing)} from the AntreaConfig "
-            f"{naming.antrea_config_name(cluster.name)}: its CRD does not declare them. The TKC "
-            "was not created. Check the field names with `kubectl explain antreaconfig.spec "
-            "--api-version=cni.tanzu.vmware.com/v1alpha1`, fix manifests.ANTREA_NSX_BLOCK (or "
-            "the gate), delete that AntreaConfig and run `pulumi up` again"
+            f"{naming.antrea_config_name(cluster.name)}: its CRD does not declare them. The "
+            "cluster was not created. Check the field names with `kubectl explain "
+            "antreaconfig.spec --api-version=cni.tanzu.vmware.com/v1alpha1`, fix "
+            "manifests.ANTREA_NSX_BLOCK (or the gate), delete that AntreaConfig and run "
+            "`pulumi up` again"
         )
     return "kept"
 
@@ -288,8 +294,19 @@ def assigned_egress_ip(status: dict[str, Any] | None) -> AssignedEgressIP | None
     return AssignedEgressIP(ip=str(status["egressIP"]), node=str(status.get("egressNode") or ""))
 
 
+def bandwidth(limit: Bandwidth) -> dict[str, str]:
+    """The Egress `bandwidth`: rate and burst as the quantities the user wrote."""
+    return {"rate": limit.rate, "burst": limit.burst}
+
+
 def egress(zone: ZoneConfig) -> dict[str, Any]:
     """Cluster-scoped; never sets spec.egressIP, which antrea-controller writes itself."""
+    spec: dict[str, Any] = {
+        "appliedTo": applied_to(zone.applied_to),
+        "externalIPPool": naming.external_ip_pool_name(zone.name),
+    }
+    if zone.bandwidth is not None:
+        spec["bandwidth"] = bandwidth(zone.bandwidth)
     return {
         "apiVersion": ANTREA_API,
         "kind": "Egress",
@@ -298,10 +315,7 @@ def egress(zone: ZoneConfig) -> dict[str, Any]:
             "labels": zone_labels(zone),
             "annotations": {WAIT_FOR: EGRESS_ASSIGNED, **OWNED_BY_THE_STACK},
         },
-        "spec": {
-            "appliedTo": applied_to(zone.applied_to),
-            "externalIPPool": naming.external_ip_pool_name(zone.name),
-        },
+        "spec": spec,
     }
 
 

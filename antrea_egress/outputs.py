@@ -18,7 +18,7 @@ from typing import Any, Final, Generic, TypeVar
 from pydantic import ValidationError
 
 from antrea_egress import manifests
-from antrea_egress.config import IpRange, LabelSelector, ZoneConfig
+from antrea_egress.config import Bandwidth, IpRange, LabelSelector, ZoneConfig
 
 OUTPUT_CLUSTER: Final = "cluster"
 OUTPUT_VSPHERE_NAMESPACE: Final = "vsphereNamespace"
@@ -45,6 +45,7 @@ class ZoneSummary(Generic[Deployed_co]):
     nat_mode: bool
     namespace: str
     pod_selector: LabelSelector
+    bandwidth: Bandwidth | None = None
 
     def to_output(self) -> dict[str, Any]:
         """The zone's entry in the `zones` output, its keys as pipelines read them."""
@@ -60,6 +61,7 @@ class ZoneSummary(Generic[Deployed_co]):
             "natMode": self.nat_mode,
             "namespace": self.namespace,
             "podSelector": manifests.label_selector(self.pod_selector),
+            "bandwidth": manifests.bandwidth(self.bandwidth) if self.bandwidth else None,
         }
 
 
@@ -85,6 +87,7 @@ def zone_summary(
         nat_mode=nat_mode,
         namespace=zone.applied_to.namespace,
         pod_selector=zone.applied_to.pod_selector,
+        bandwidth=zone.bandwidth,
     )
 
 
@@ -124,7 +127,18 @@ def _read_zone(name: str, zone: Mapping[str, Any]) -> ZoneSummary[str | None]:
         segment_path=optional_text(zone, "segmentPath", where),
         tier1_path=optional_text(zone, "tier1Path", where),
         nat_mode=_boolean(zone, "natMode", where),
+        bandwidth=_bandwidth(zone, where),
     )
+
+
+def _bandwidth(zone: Mapping[str, Any], where: str) -> Bandwidth | None:
+    """Missing (a stack deployed before the key existed) or null: no limit."""
+    value = zone.get("bandwidth")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValueError(f"stack outputs: {where}.bandwidth is not a mapping of rate and burst")
+    return _validated(Bandwidth.model_validate, value, f"{where}.bandwidth")
 
 
 def _pod_selector(zone: Mapping[str, Any], where: str) -> LabelSelector:

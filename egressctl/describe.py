@@ -69,7 +69,11 @@ def _pool_text(spec: Mapping[str, Any]) -> str:
 
 
 def _egress_text(spec: Mapping[str, Any]) -> str:
-    return f"{applied_to_text(spec.get('appliedTo'))}, IP from {spec.get('externalIPPool')}"
+    text = f"{applied_to_text(spec.get('appliedTo'))}, IP from {spec.get('externalIPPool')}"
+    limit = spec.get("bandwidth")
+    if limit:
+        text += f", limited to {limit.get('rate')} bit/s (burst {limit.get('burst')} bit)"
+    return text
 
 
 _KINDS: Final[dict[str, Callable[[Mapping[str, Any]], str]]] = {

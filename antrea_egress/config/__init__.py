@@ -53,7 +53,7 @@ from antrea_egress.config.loader import load_stack_config, load_stack_file, read
 from antrea_egress.config.selectors import LabelSelector, LabelSelectorRequirement
 from antrea_egress.config.sources import parse_stack_yaml
 from antrea_egress.config.stack import StackConfig
-from antrea_egress.config.zones import AppliedTo, IpRange, ZoneConfig
+from antrea_egress.config.zones import AppliedTo, Bandwidth, IpRange, ZoneConfig
 
 __all__ = [
     "AUTO_SEGMENT",
@@ -70,6 +70,7 @@ __all__ = [
     "AccessConfig",
     "AntreaSettings",
     "AppliedTo",
+    "Bandwidth",
     "ClusterConfig",
     "ClusterNetwork",
     "ConfigError",

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from antrea_egress.config import rules
+from antrea_egress.config import rules, stack_warnings
 from antrea_egress.config.access import check_access
 from antrea_egress.config.cluster import ClusterConfig
 from antrea_egress.config.collector import Collector
@@ -74,6 +74,7 @@ def load_stack_config(
     check_access(out, raw, supervisor_required=not lab)
     facts = rules.StackFacts(cluster, zones, zone_count, demo_workloads, render_yaml_to)
     out.add(rules.check(rules.Scope.STACK, facts, (), out.key))
+    out.add(stack_warnings.check(facts, out.key), warnings=True)
     if out.problems or cluster is None:
         raise ConfigError(out.problems, out.warnings)
     try:

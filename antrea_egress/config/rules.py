@@ -88,6 +88,8 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(Scope.STACK, ("zones[].vlan",), stack_rules.vlan_unique_per_parent),
     Rule(Scope.STACK, ("cluster.nodeSegment",), stack_rules.rendering_names_the_node_segment),
     Rule(Scope.STACK, ("zones[].appliedTo.namespace",), stack_rules.demo_namespaces_distinct),
+    Rule(Scope.STACK, ("cluster.antrea.featureGates.EgressTrafficShaping",),
+         stack_rules.traffic_shaping_gate_not_disabled),
 )  # fmt: skip
 
 

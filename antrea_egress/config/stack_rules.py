@@ -22,7 +22,11 @@ from antrea_egress.config.keys import (
     Problem,
     zone_loc,
 )
-from antrea_egress.config.limits import AUTO_SEGMENT, MAX_ZONES_PER_CLUSTER
+from antrea_egress.config.limits import (
+    AUTO_SEGMENT,
+    FEATURE_GATE_EGRESS_TRAFFIC_SHAPING,
+    MAX_ZONES_PER_CLUSTER,
+)
 from antrea_egress.config.zone_rules import valid_ranges
 
 if TYPE_CHECKING:
@@ -257,3 +261,30 @@ def demo_namespaces_distinct(facts: StackFacts, at: Loc, key: KeyFunction) -> li
         else:
             first_use[namespace] = index
     return problems
+
+
+def traffic_shaping_gate_not_disabled(
+    facts: StackFacts, at: Loc, key: KeyFunction
+) -> list[Problem]:
+    """With a zone's bandwidth the EgressTrafficShaping feature gate is not set false.
+
+    antrea-agent enforces an Egress's bandwidth only with that gate; the program adds it to
+    the AntreaConfig when a zone sets a bandwidth, and a configured false would contradict it.
+    """
+    del at
+    cluster = facts.cluster
+    if cluster is None or not cluster._has("antrea") or not cluster.antrea._has("feature_gates"):
+        return []
+    if cluster.antrea.feature_gates.get(FEATURE_GATE_EGRESS_TRAFFIC_SHAPING) is not False:
+        return []
+    shaped = [index for index, zone in facts.zones if zone._has("bandwidth") and zone.bandwidth]
+    if not shaped:
+        return []
+    gate = (KEY_CLUSTER, "antrea", "featureGates", FEATURE_GATE_EGRESS_TRAFFIC_SHAPING)
+    return [
+        (
+            gate,
+            f"must not be false: {key(zone_loc(shaped[0], 'bandwidth'))} limits its Egress's "
+            "bandwidth, which antrea-agent enforces only with this gate",
+        )
+    ]

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from antrea_egress import addressing
 from antrea_egress.config.fields import (
+    BandwidthQuantity,
     DnsLabel,
     Ipv4Address,
     Ipv4Cidr,
@@ -83,6 +84,17 @@ class AppliedTo(ConfigModel):
         )
 
 
+class Bandwidth(ConfigModel):
+    """The Egress's traffic shaping: the zone's pods share one limit (Antrea's `bandwidth`).
+
+    `rate` in bits per second and `burst` in bits, as Kubernetes quantities (`100M`, `1G`);
+    antrea-agent enforces them only with the EgressTrafficShaping feature gate.
+    """
+
+    rate: BandwidthQuantity
+    burst: BandwidthQuantity
+
+
 class ZoneConfig(ConfigModel):
     """One egress zone: child segment, NoSNAT rule, ExternalIPPool and Egress."""
 
@@ -97,6 +109,7 @@ class ZoneConfig(ConfigModel):
     applied_to: AppliedTo
     node_selector: LabelSelector = Field(default_factory=LabelSelector)
     parent_segment: SegmentPath | None = None
+    bandwidth: Bandwidth | None = None
 
     @property
     def network(self) -> ipaddress.IPv4Network:

@@ -70,6 +70,7 @@ def staging_on(cidr: str, gateway: str, address: str) -> tuple[Mutation, ...]:
     )
 
 
+LIMITED = zone(0, "bandwidth", value={"rate": "100M", "burst": "200M"})
 LONG_NAMES = (cluster("name", value="c" * 63), cluster("vsphereNamespace", value="n" * 63))
 
 # fmt: off
@@ -124,6 +125,9 @@ CASES = [
           zone(1, "appliedTo", value={"namespace": "prod", "podSelector": {"app": "api"}})),
          (put("demoWorkloads", value=True),
           zone(1, "appliedTo", value={"namespace": "staging", "podSelector": {"app": "api"}}))),
+    Case("traffic_shaping_gate_not_disabled",
+         (LIMITED, cluster("antrea", "featureGates", "EgressTrafficShaping", value=False)),
+         (LIMITED, cluster("antrea", "featureGates", "EgressTrafficShaping", value=True))),
 ]
 # fmt: on
 

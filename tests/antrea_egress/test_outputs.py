@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from antrea_egress.config import load_stack_file
+from antrea_egress.config import Bandwidth, load_stack_file
 from antrea_egress.outputs import OUTPUT_ZONES, read_zone_summaries, zone_summary
 from tests.pulumi_harness import ROOT
 
 # What pipelines, `egressctl report` and `verify` read from deployed stacks: never renamed.
 ZONE_OUTPUT_KEYS = [
     "egressIP", "egressNode", "cidr", "gateway", "vlan", "ipRanges", "segmentPath", "tier1Path",
-    "natMode", "namespace", "podSelector",
+    "natMode", "namespace", "podSelector", "bandwidth",
 ]  # fmt: skip
 
 
@@ -52,3 +52,51 @@ def test_values_known_only_once_deployed_may_be_unknown() -> None:
     (read,) = read_zone_summaries({OUTPUT_ZONES: {"prod": summary.to_output()}}).values()
 
     assert read == summary
+
+
+def test_a_bandwidth_limit_is_written_and_read_back() -> None:
+    config, _ = load_stack_file(ROOT / "Pulumi.prod.yaml")
+    zone = config.zones[0].model_copy(update={"bandwidth": Bandwidth(rate="100M", burst="200M")})
+    summary = zone_summary(
+        zone, nat_mode=True, egress_ip=None, egress_node=None, segment_path=None, tier1_path=None
+    )
+
+    output = summary.to_output()
+    (read,) = read_zone_summaries({OUTPUT_ZONES: {"prod": output}}).values()
+
+    assert output["bandwidth"] == {"rate": "100M", "burst": "200M"}
+    assert read == summary
+
+
+def test_a_stack_deployed_before_the_bandwidth_key_reads_as_unlimited() -> None:
+    config, _ = load_stack_file(ROOT / "Pulumi.prod.yaml")
+    summary = zone_summary(
+        config.zones[0],
+        nat_mode=True,
+        egress_ip=None,
+        egress_node=None,
+        segment_path=None,
+        tier1_path=None,
+    )
+    output = summary.to_output()
+    del output["bandwidth"]
+
+    (read,) = read_zone_summaries({OUTPUT_ZONES: {"prod": output}}).values()
+
+    assert read.bandwidth is None
+
+
+def test_a_bad_bandwidth_output_is_named() -> None:
+    config, _ = load_stack_file(ROOT / "Pulumi.prod.yaml")
+    output = zone_summary(
+        config.zones[0],
+        nat_mode=True,
+        egress_ip=None,
+        egress_node=None,
+        segment_path=None,
+        tier1_path=None,
+    ).to_output()
+    output["bandwidth"] = {"rate": "fast", "burst": "1M"}
+
+    with pytest.raises(ValueError, match=r"stack outputs: zones\.prod\.bandwidth: .*'fast'"):
+        read_zone_summaries({OUTPUT_ZONES: {"prod": output}})

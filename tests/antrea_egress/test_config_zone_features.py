@@ -1,0 +1,93 @@
+"""The zone features users asked for, as the configuration takes them: a bandwidth limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from antrea_egress.config import StackConfig, load_stack_config
+from tests.antrea_egress.test_config import (
+    HOST_BITS_WARNING,
+    P,
+    apply,
+    cluster,
+    problems_of,
+    zone,
+)
+
+LIMIT = {"rate": "100M", "burst": "200M"}
+
+
+def limited(index: int, value: Any = None) -> Any:
+    return zone(index, "bandwidth", value=LIMIT if value is None else value)
+
+
+# --- bandwidth -------------------------------------------------------------------------------
+
+
+def test_a_bandwidth_in_quantity_form_is_taken_as_written() -> None:
+    stack, warnings = load_stack_config(
+        apply(limited(0), limited(1, {"rate": "1.5G", "burst": 2e6}))
+    )
+
+    assert warnings == [HOST_BITS_WARNING]
+    first, second = (zone.bandwidth for zone in stack.zones)
+    assert first is not None and (first.rate, first.burst) == ("100M", "200M")
+    assert second is not None and (second.rate, second.burst) == ("1.5G", "2000000")
+    assert stack.traffic_shaping is True
+
+
+def test_a_stack_without_bandwidth_needs_no_traffic_shaping() -> None:
+    stack, _ = load_stack_config(apply())
+
+    assert [zone.bandwidth for zone in stack.zones] == [None, None]
+    assert stack.traffic_shaping is False
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"rate": "100 Mbit", "burst": "1M"},
+         f"{P}zones[0].bandwidth.rate: '100 Mbit' is not a Kubernetes quantity such as 100M"),
+        ({"rate": "100M", "burst": "1Mb"},
+         f"{P}zones[0].bandwidth.burst: '1Mb' is not a Kubernetes quantity such as 100M"),
+        ({"rate": "999", "burst": "1M"},
+         f"{P}zones[0].bandwidth.rate: 999 is outside 1,000-4,294,967,295,000"),
+        ({"rate": "-1M", "burst": "1M"}, f"{P}zones[0].bandwidth.rate: -1M is outside 1,000-"),
+        ({"rate": "5T", "burst": "1M"}, f"{P}zones[0].bandwidth.rate: 5T is outside 1,000-"),
+        ({"rate": "100M"}, f"{P}zones[0].bandwidth.burst: required"),
+        ({"rate": True, "burst": "1M"},
+         f"{P}zones[0].bandwidth.rate: must be a quantity such as 100M, got True"),
+        ({"rate": "1M", "burst": "1M", "ceil": "2M"}, f"{P}zones[0].bandwidth.ceil: unknown key"),
+    ],
+)  # fmt: skip
+def test_a_bad_bandwidth_is_refused_at_its_key(value: dict[str, Any], problem: str) -> None:
+    assert any(line.startswith(problem) for line in problems_of(apply(limited(0, value)))), problem
+
+
+def test_the_bandwidth_of_an_unmanaged_cluster_warns_that_the_gate_is_not_set_here() -> None:
+    raw = apply(cluster("manage", value=False), limited(1))
+    for key in ("tkr", "controlPlane", "nodePools", "antrea"):
+        del raw[f"{P}cluster"][key]
+
+    stack, warnings = load_stack_config(raw)
+
+    expected = (
+        f"{P}zones[1].bandwidth: the program does not manage this cluster's AntreaConfig "
+        "(manage is false): turn the EgressTrafficShaping feature gate on in its Antrea, or the "
+        "limit is not enforced"
+    )
+    assert expected in warnings
+    assert expected in stack.warnings()
+
+
+def test_a_model_built_directly_refuses_a_bad_quantity_too() -> None:
+    values = {
+        key.removeprefix(P): value
+        for key, value in apply(limited(0, {"rate": "fast", "burst": "1M"})).items()
+        if key.startswith(P)
+    }
+
+    with pytest.raises(ValueError, match="'fast' is not a Kubernetes quantity"):
+        StackConfig.model_validate(values)
