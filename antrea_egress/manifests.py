@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from antrea_egress import naming
 from antrea_egress.config import (
+    NAMESPACE_NAME_LABEL,
     AntreaSettings,
     AppliedTo,
     Bandwidth,
@@ -70,8 +71,6 @@ DEMO_IMAGE = "nginx:1.27"
 DEMO_APP_LABEL = {"app": "web"}
 DEMO_REPLICAS = 2
 
-# The label the API server sets on every Namespace; the Egress selects its namespace by it.
-NAMESPACE_NAME_LABEL: Final = "kubernetes.io/metadata.name"
 
 MANAGED_LABELS = {
     "app.kubernetes.io/managed-by": "pulumi",
@@ -131,10 +130,14 @@ def label_selector_from_kubernetes(selector: Mapping[str, Any]) -> LabelSelector
 
 
 def applied_to(target: AppliedTo) -> dict[str, Any]:
-    """The Egress `appliedTo`; without a pod selector, all Pods of the namespace."""
-    out: dict[str, Any] = {
-        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: target.namespace}}
-    }
+    """The Egress `appliedTo`: the namespace by its name label, or the zone's namespace
+    selector; without a pod selector, all Pods of those namespaces."""
+    namespaces = (
+        label_selector(target.namespace_selector)
+        if target.namespace_selector is not None
+        else {"matchLabels": {NAMESPACE_NAME_LABEL: target.namespace}}
+    )
+    out: dict[str, Any] = {"namespaceSelector": namespaces}
     if not target.pod_selector.is_empty:
         out["podSelector"] = label_selector(target.pod_selector)
     return out
@@ -323,8 +326,15 @@ def demo_namespace(zone: ZoneConfig) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": zone.applied_to.namespace, "labels": zone_labels(zone)},
+        "metadata": {"name": _demo_namespace_name(zone), "labels": zone_labels(zone)},
     }
+
+
+def _demo_namespace_name(zone: ZoneConfig) -> str:
+    """Demo workloads live in the zone's one namespace (the rule table refuses a selector)."""
+    if zone.applied_to.namespace is None:
+        raise ValueError(f"zone {zone.name}: demo workloads need appliedTo.namespace")
+    return zone.applied_to.namespace
 
 
 def demo_deployment(zone: ZoneConfig) -> dict[str, Any]:
@@ -336,7 +346,7 @@ def demo_deployment(zone: ZoneConfig) -> dict[str, Any]:
         "kind": "Deployment",
         "metadata": {
             "name": naming.demo_deployment_name(),
-            "namespace": zone.applied_to.namespace,
+            "namespace": _demo_namespace_name(zone),
             "labels": zone_labels(zone),
         },
         "spec": {

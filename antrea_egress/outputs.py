@@ -18,7 +18,7 @@ from typing import Any, Final, Generic, TypeVar
 from pydantic import ValidationError
 
 from antrea_egress import manifests
-from antrea_egress.config import Bandwidth, IpRange, LabelSelector, ZoneConfig
+from antrea_egress.config import AppliedTo, Bandwidth, IpRange, LabelSelector, ZoneConfig
 
 OUTPUT_CLUSTER: Final = "cluster"
 OUTPUT_VSPHERE_NAMESPACE: Final = "vsphereNamespace"
@@ -43,9 +43,19 @@ class ZoneSummary(Generic[Deployed_co]):
     segment_path: Deployed_co
     tier1_path: Deployed_co
     nat_mode: bool
-    namespace: str
+    namespace: str | None  # None when a namespaceSelector picks the namespaces
     pod_selector: LabelSelector
     bandwidth: Bandwidth | None = None
+    namespace_selector: LabelSelector | None = None
+
+    @property
+    def applied_to(self) -> AppliedTo:
+        """The pods the zone's Egress applies to, as the configuration says it."""
+        return AppliedTo(
+            namespace=self.namespace,
+            namespace_selector=self.namespace_selector,
+            pod_selector=self.pod_selector,
+        )
 
     def to_output(self) -> dict[str, Any]:
         """The zone's entry in the `zones` output, its keys as pipelines read them."""
@@ -60,6 +70,11 @@ class ZoneSummary(Generic[Deployed_co]):
             "tier1Path": self.tier1_path,
             "natMode": self.nat_mode,
             "namespace": self.namespace,
+            "namespaceSelector": (
+                manifests.label_selector(self.namespace_selector)
+                if self.namespace_selector is not None
+                else None
+            ),
             "podSelector": manifests.label_selector(self.pod_selector),
             "bandwidth": manifests.bandwidth(self.bandwidth) if self.bandwidth else None,
         }
@@ -88,6 +103,7 @@ def zone_summary(
         namespace=zone.applied_to.namespace,
         pod_selector=zone.applied_to.pod_selector,
         bandwidth=zone.bandwidth,
+        namespace_selector=zone.applied_to.namespace_selector,
     )
 
 
@@ -112,8 +128,15 @@ def _read_zone(name: str, zone: Mapping[str, Any]) -> ZoneSummary[str | None]:
     where = f"zones.{name}"
     egress_ip = optional_text(zone, "egressIP", where)
     egress_node = optional_text(zone, "egressNode", where)
-    namespace = text(zone, "namespace", where)
-    pod_selector = _pod_selector(zone, where)
+    namespace_selector = _selector(zone, "namespaceSelector", where)
+    namespace = (
+        text(zone, "namespace", where)
+        if namespace_selector is None
+        else optional_text(zone, "namespace", where)
+    )
+    if namespace is not None and namespace_selector is not None:
+        raise ValueError(f"stack outputs: {where} has both namespace and namespaceSelector")
+    pod_selector = _selector(zone, "podSelector", where) or LabelSelector()
     ip_ranges = _ip_ranges(zone, where)
     return ZoneSummary(
         egress_ip=egress_ip,
@@ -128,6 +151,7 @@ def _read_zone(name: str, zone: Mapping[str, Any]) -> ZoneSummary[str | None]:
         tier1_path=optional_text(zone, "tier1Path", where),
         nat_mode=_boolean(zone, "natMode", where),
         bandwidth=_bandwidth(zone, where),
+        namespace_selector=namespace_selector,
     )
 
 
@@ -141,14 +165,15 @@ def _bandwidth(zone: Mapping[str, Any], where: str) -> Bandwidth | None:
     return _validated(Bandwidth.model_validate, value, f"{where}.bandwidth")
 
 
-def _pod_selector(zone: Mapping[str, Any], where: str) -> LabelSelector:
-    """Missing or empty selects every pod of the namespace."""
-    value = zone.get("podSelector")
+def _selector(zone: Mapping[str, Any], key: str, where: str) -> LabelSelector | None:
+    """A label selector output; missing or null is None (an empty podSelector takes every pod
+    of the namespace)."""
+    value = zone.get(key)
     if value is None:
-        return LabelSelector()
+        return None
     if not isinstance(value, Mapping):
-        raise ValueError(f"stack outputs: {where}.podSelector is not a label selector")
-    return _validated(manifests.label_selector_from_kubernetes, value, f"{where}.podSelector")
+        raise ValueError(f"stack outputs: {where}.{key} is not a label selector")
+    return _validated(manifests.label_selector_from_kubernetes, value, f"{where}.{key}")
 
 
 def _ip_ranges(zone: Mapping[str, Any], where: str) -> tuple[IpRange, ...]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from antrea_egress.config import IpRange
-from antrea_egress.manifests import NAMESPACE_NAME_LABEL, ip_range_from_antrea
+from antrea_egress.config import NAMESPACE_NAME_LABEL, IpRange
+from antrea_egress.manifests import ip_range_from_antrea
 from antrea_egress.selectors import pods_text, selector_text
 
 

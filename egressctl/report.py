@@ -40,7 +40,7 @@ class ReportRow:
     cluster: str
     vsphere_namespace: str
     zone: str
-    namespace: str
+    namespace: str | None  # None when namespace_selector picks the namespaces
     pod_selector: str  # label-selector syntax (`app=web`); "" selects every pod of the namespace
     egress_ips: str  # the ranges (a single address alone), plus the assigned IP once known
     assigned_ip: str | None
@@ -50,6 +50,9 @@ class ReportRow:
     tier1: str | None
     nat_mode: bool
     source: str  # SOURCE_CONFIGURATION or SOURCE_OUTPUTS
+    # The namespaces' label selector (`kubernetes.io/metadata.name in (a, b)`; "" takes every
+    # namespace), or None for a zone of one namespace.
+    namespace_selector: str | None = None
 
 
 # --- building rows -------------------------------------------------------------------------
@@ -101,6 +104,11 @@ def _row(
         vsphere_namespace=vsphere_namespace,
         zone=name,
         namespace=summary.namespace,
+        namespace_selector=(
+            selector_text(manifests.label_selector(summary.namespace_selector))
+            if summary.namespace_selector is not None
+            else None
+        ),
         pod_selector=selector_text(manifests.label_selector(summary.pod_selector)),
         egress_ips=egress_ips_text(
             [ip_range_text(item) for item in summary.ip_ranges], summary.egress_ip
@@ -225,7 +233,7 @@ def _markdown(rows: list[ReportRow], audit: AuditTrail) -> str:
 def _markdown_cells(row: ReportRow) -> tuple[str, ...]:
     return (
         row.zone,
-        row.namespace,
+        namespaces_text(row),
         pods_text(row.pod_selector),
         row.egress_ips,
         row.cidr,
@@ -234,6 +242,13 @@ def _markdown_cells(row: ReportRow) -> tuple[str, ...]:
         row.tier1 or KNOWN_AFTER_DEPLOYMENT,
         "yes (NoSNAT rule)" if row.nat_mode else "no (routed)",
     )
+
+
+def namespaces_text(row: ReportRow) -> str:
+    """The zone's namespace, or the namespaces its selector takes, as a person reads them."""
+    if row.namespace_selector is None:
+        return row.namespace or ""
+    return f"namespaces {row.namespace_selector}" if row.namespace_selector else "every namespace"
 
 
 def _markdown_row(cells: Iterable[str]) -> str:

@@ -50,6 +50,7 @@ from antrea_egress.config.limits import (
     ZONE_PREFIX_MAX,
 )
 from antrea_egress.config.loader import load_stack_config, load_stack_file, read_pulumi_config
+from antrea_egress.config.selection import NAMESPACE_NAME_LABEL
 from antrea_egress.config.selectors import LabelSelector, LabelSelectorRequirement
 from antrea_egress.config.sources import parse_stack_yaml
 from antrea_egress.config.stack import StackConfig
@@ -65,6 +66,7 @@ __all__ = [
     "KEY_ZONES",
     "MAX_ADDRESSES_PER_RANGE",
     "MAX_ZONES_PER_CLUSTER",
+    "NAMESPACE_NAME_LABEL",
     "STACK_KEYS",
     "ZONE_PREFIX_MAX",
     "AccessConfig",

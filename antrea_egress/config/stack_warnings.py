@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final, TypeAlias
 
+from antrea_egress.config import selection
 from antrea_egress.config.keys import KeyFunction, Problem, zone_loc
 from antrea_egress.config.limits import FEATURE_GATE_EGRESS_TRAFFIC_SHAPING
-from antrea_egress.config.stack_rules import StackFacts
+from antrea_egress.config.stack_rules import StackFacts, parsed_applied_to
 
 Warning_: TypeAlias = Callable[[StackFacts, KeyFunction], list[Problem]]
 
@@ -34,7 +35,27 @@ def bandwidth_on_an_unmanaged_cluster(facts: StackFacts, key: KeyFunction) -> li
     ]
 
 
-WARNINGS: Final[tuple[Warning_, ...]] = (bandwidth_on_an_unmanaged_cluster,)
+def zones_may_select_the_same_pods(facts: StackFacts, key: KeyFunction) -> list[Problem]:
+    """Two zones whose selections may overlap, where neither proves it (a pod's or a
+    namespace's labels decide): such pods would get one of the two Egresses at random."""
+    parsed = parsed_applied_to(facts)
+    return [
+        (
+            zone_loc(index, "appliedTo"),
+            f"may select pods that {key(zone_loc(earlier, 'appliedTo'))} selects too (a pod or "
+            "namespace carrying both zones' labels): Antrea would apply one of their Egresses "
+            "to such pods at random; make the selections exclusive if that can happen",
+        )
+        for position, (index, applied_to) in enumerate(parsed)
+        for earlier, other in parsed[:position]
+        if selection.compare(applied_to, other) is selection.Overlap.POSSIBLE
+    ]
+
+
+WARNINGS: Final[tuple[Warning_, ...]] = (
+    bandwidth_on_an_unmanaged_cluster,
+    zones_may_select_the_same_pods,
+)
 
 
 def check(facts: StackFacts, key: KeyFunction) -> list[Problem]:

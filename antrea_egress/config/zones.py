@@ -70,18 +70,15 @@ class IpRange(ConfigModel):
 
 
 class AppliedTo(ConfigModel):
-    """The Pods of one namespace whose traffic leaves through the zone's egress IP."""
+    """The Pods whose traffic leaves through the zone's egress IP: those of one `namespace`,
+    or of every namespace a `namespaceSelector` selects (exactly one of the two)."""
 
-    _nested: ClassVar[tuple[str, ...]] = ("pod_selector",)
+    _scope: ClassVar[Scope | None] = Scope.APPLIED_TO
+    _nested: ClassVar[tuple[str, ...]] = ("namespace_selector", "pod_selector")
 
-    namespace: DnsLabel
+    namespace: DnsLabel | None = None
+    namespace_selector: LabelSelector | None = None
     pod_selector: LabelSelector = Field(default_factory=LabelSelector)
-
-    def selects_the_same_pods_as(self, other: AppliedTo) -> bool:
-        return (
-            self.namespace == other.namespace
-            and self.pod_selector.requirements == other.pod_selector.requirements
-        )
 
 
 class Bandwidth(ConfigModel):

@@ -1262,12 +1262,22 @@ def test_two_zones_selecting_the_same_pods_are_refused_naming_both(
     [
         {"namespace": "staging", "podSelector": {"app": "web"}},  # the field procedure
         {"namespace": "prod", "podSelector": {"app": "api"}},
-        {"namespace": "prod", "podSelector": {"app": "web", "tier": "a"}},
     ],
 )
 def test_zones_selecting_different_pods_pass(applied_to: dict[str, Any]) -> None:
     stack, _ = load_stack_config(apply(zone(1, "appliedTo", value=applied_to)))
     assert stack.zones[1].applied_to.namespace == applied_to["namespace"]
+
+
+def test_a_zone_selecting_only_pods_another_zone_selects_is_refused() -> None:
+    """Every pod of zone 1 (app=web, tier=a in prod) is also zone 0's (app=web in prod)."""
+    narrower = {"namespace": "prod", "podSelector": {"app": "web", "tier": "a"}}
+
+    assert problems_of(apply(zone(1, "appliedTo", value=narrower))) == [
+        f"{P}zones[1].appliedTo: selects only pods that {P}zones[0].appliedTo selects too: "
+        "Antrea applies only one Egress to a pod, at random, while the firewall report would "
+        "list both zones' ranges"
+    ]
 
 
 # --- the smallest zone ------------------------------------------------------------------------

@@ -70,6 +70,15 @@ def staging_on(cidr: str, gateway: str, address: str) -> tuple[Mutation, ...]:
     )
 
 
+POD = {"x": "y"}
+SELECTED = {
+    "namespaceSelector": {
+        "matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["staging", "qa"]},
+        ]
+    },
+    "podSelector": {"app": "web"},
+}
 LIMITED = zone(0, "bandwidth", value={"rate": "100M", "burst": "200M"})
 LONG_NAMES = (cluster("name", value="c" * 63), cluster("vsphereNamespace", value="n" * 63))
 
@@ -125,6 +134,12 @@ CASES = [
           zone(1, "appliedTo", value={"namespace": "prod", "podSelector": {"app": "api"}})),
          (put("demoWorkloads", value=True),
           zone(1, "appliedTo", value={"namespace": "staging", "podSelector": {"app": "api"}}))),
+    Case("namespace_given_once",
+         (zone(1, "appliedTo", value={"namespace": "staging", "namespaceSelector": {"a": "b"}}),),
+         (zone(1, "appliedTo", value={"namespaceSelector": {"a": "b"}, "podSelector": POD}),)),
+    Case("demo_zones_name_their_namespace",
+         (put("demoWorkloads", value=True), zone(1, "appliedTo", value=SELECTED)),
+         (put("demoWorkloads", value=False), zone(1, "appliedTo", value=SELECTED))),
     Case("traffic_shaping_gate_not_disabled",
          (LIMITED, cluster("antrea", "featureGates", "EgressTrafficShaping", value=False)),
          (LIMITED, cluster("antrea", "featureGates", "EgressTrafficShaping", value=True))),

@@ -91,3 +91,97 @@ def test_a_model_built_directly_refuses_a_bad_quantity_too() -> None:
 
     with pytest.raises(ValueError, match="'fast' is not a Kubernetes quantity"):
         StackConfig.model_validate(values)
+
+
+# --- several namespaces ----------------------------------------------------------------------
+
+NAME = "kubernetes.io/metadata.name"
+TEAMS = {"matchExpressions": [{"key": NAME, "operator": "In", "values": ["staging", "qa"]}]}
+
+
+def selected(index: int, namespaces: Any, pods: Any = None) -> Any:
+    applied_to: dict[str, Any] = {"namespaceSelector": namespaces}
+    if pods is not None:
+        applied_to["podSelector"] = pods
+    return zone(index, "appliedTo", value=applied_to)
+
+
+def test_a_namespace_selector_takes_the_place_of_the_namespace() -> None:
+    stack, warnings = load_stack_config(apply(selected(1, TEAMS, {"app": "web"})))
+
+    applied_to = stack.zones[1].applied_to
+    assert applied_to.namespace is None
+    assert applied_to.namespace_selector is not None
+    assert applied_to.namespace_selector.requirements == {
+        (NAME, "In", frozenset({"staging", "qa"}))
+    }
+    assert warnings == [HOST_BITS_WARNING]
+
+
+@pytest.mark.parametrize(
+    ("applied_to", "problem"),
+    [
+        ({"namespace": "qa", "namespaceSelector": TEAMS},
+         "appliedTo: give either namespace or namespaceSelector, not both"),
+        ({"podSelector": {"app": "web"}},
+         "appliedTo: give namespace (one namespace) or namespaceSelector (several)"),
+        ({"namespaceSelector": {"matchExpressions": [{"key": NAME, "operator": "In"}]}},
+         "appliedTo.namespaceSelector.matchExpressions[0].values: must not be empty for "
+         "operator In"),
+        ({"namespaceSelector": {"matchLabel": {"a": "b"}}},
+         "appliedTo.namespaceSelector.matchLabel: unknown key"),
+    ],
+)  # fmt: skip
+def test_a_bad_namespace_choice_is_refused_at_its_key(
+    applied_to: dict[str, Any], problem: str
+) -> None:
+    problems = problems_of(apply(zone(1, "appliedTo", value=applied_to)))
+
+    assert any(line.startswith(f"{P}zones[1].{problem}") for line in problems), problems
+
+
+def test_a_selector_naming_another_zones_namespace_with_its_pods_is_refused() -> None:
+    """Zone 0 is app=web in prod; zone 1 takes app=web in prod and staging: every pod of zone 0
+    is zone 1's too."""
+    names = {"matchExpressions": [{"key": NAME, "operator": "In", "values": ["prod", "staging"]}]}
+
+    assert problems_of(apply(selected(1, names, {"app": "web"}))) == [
+        f"{P}zones[1].appliedTo: selects every pod that {P}zones[0].appliedTo selects, and "
+        "more: Antrea applies only one Egress to a pod, at random, while the firewall report "
+        "would list both zones' ranges"
+    ]
+
+
+def test_two_selectors_sharing_a_named_namespace_with_nested_pods_are_refused() -> None:
+    first = {"matchExpressions": [{"key": NAME, "operator": "In", "values": ["qa", "dev"]}]}
+
+    problems = problems_of(
+        apply(selected(0, first, {"app": "web"}), selected(1, TEAMS, {"app": "web", "t": "x"}))
+    )
+
+    assert problems == [
+        f"{P}zones[1].appliedTo: selects pods that {P}zones[0].appliedTo selects too, in "
+        "namespace 'qa' which both take by name: Antrea applies only one Egress to a pod, at "
+        "random, while the firewall report would list both zones' ranges"
+    ]
+
+
+def test_selections_that_only_may_overlap_are_a_warning() -> None:
+    """Zone 1 takes the pods of namespaces labelled team=web: prod may carry that label."""
+    stack, warnings = load_stack_config(apply(selected(1, {"team": "web"}, {"app": "web"})))
+
+    expected = (
+        f"{P}zones[1].appliedTo: may select pods that {P}zones[0].appliedTo selects too (a pod "
+        "or namespace carrying both zones' labels): Antrea would apply one of their Egresses "
+        "to such pods at random; make the selections exclusive if that can happen"
+    )
+    assert warnings == [HOST_BITS_WARNING, expected]
+    assert expected in stack.warnings()
+
+
+def test_an_exclusive_selector_is_neither_refused_nor_warned_about() -> None:
+    others = {"matchExpressions": [{"key": NAME, "operator": "NotIn", "values": ["prod"]}]}
+
+    _, warnings = load_stack_config(apply(selected(1, others, {"app": "web"})))
+
+    assert warnings == [HOST_BITS_WARNING]

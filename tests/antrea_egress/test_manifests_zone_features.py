@@ -69,3 +69,39 @@ def test_a_dropped_traffic_shaping_gate_stops_the_cluster_when_a_zone_needs_it()
     kept = _kept_spec(EgressTrafficShaping=True)
     assert manifests.check_antrea_config_kept(cluster, kept, traffic_shaping=True) == "kept"
     assert manifests.check_antrea_config_kept(cluster, _kept_spec()) == "kept"
+
+
+# --- several namespaces ----------------------------------------------------------------------
+
+TEAMS = {
+    "matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["qa", "staging"]}
+    ]
+}
+
+
+@pytest.mark.parametrize("crd", EGRESSES)
+def test_a_namespace_selector_is_the_egress_namespace_selector(crd: str) -> None:
+    zone = zone_with(appliedTo={"namespaceSelector": TEAMS, "podSelector": {"app": "web"}})
+
+    egress = manifests.egress(zone)
+
+    assert egress["spec"]["appliedTo"] == {
+        "namespaceSelector": TEAMS,
+        "podSelector": {"matchLabels": {"app": "web"}},
+    }
+    assert schema_errors(egress, crd, "v1beta1") == []
+    assert pruned_fields(egress, openapi_schema(crd, "v1beta1")) == []
+
+
+def test_an_empty_namespace_selector_takes_every_namespace() -> None:
+    zone = zone_with(appliedTo={"namespaceSelector": {}, "podSelector": {"app": "web"}})
+
+    assert manifests.egress(zone)["spec"]["appliedTo"]["namespaceSelector"] == {}
+
+
+def test_demo_workloads_need_the_zone_namespace() -> None:
+    zone = zone_with(appliedTo={"namespaceSelector": TEAMS})
+
+    with pytest.raises(ValueError, match=r"demo workloads need appliedTo\.namespace"):
+        manifests.demo_namespace(zone)

@@ -55,3 +55,28 @@ def test_without_a_bandwidth_the_antrea_config_leaves_traffic_shaping_alone(
     gates = manifest(rendering, "AntreaConfig")["spec"]["antrea"]["config"]["featureGates"]
     assert "EgressTrafficShaping" not in gates
     assert "bandwidth" not in manifest(rendering, "Egress")["spec"]
+
+
+# --- several namespaces ----------------------------------------------------------------------
+
+
+def test_a_namespace_selector_reaches_the_egress_and_the_plan_says_which_namespaces(
+    project_copy: Path,
+) -> None:
+    names = {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["qa", "staging"]}
+    edit_staging_zone(
+        project_copy,
+        appliedTo={
+            "namespaceSelector": {"matchExpressions": [names]},
+            "podSelector": {"app": "web"},
+        },
+    )
+
+    rendering = rendered(project_copy)
+    plan = {step.resource: step.detail for step in rendering.plan}
+
+    applied_to = manifest(rendering, "Egress")["spec"]["appliedTo"]
+    assert applied_to["namespaceSelector"] == {"matchExpressions": [names]}
+    assert plan["staging-egress"].startswith(
+        "egress-staging: app=web in namespaces kubernetes.io/metadata.name in (qa, staging), "
+    )

@@ -48,6 +48,7 @@ EXPECTED = {
         "tier1": None,
         "nat_mode": True,
         "source": SOURCE_CONFIGURATION,
+        "namespace_selector": None,
     },
     "staging": {
         "cluster": "tkc-staging01",
@@ -63,6 +64,7 @@ EXPECTED = {
         "tier1": None,
         "nat_mode": True,
         "source": SOURCE_CONFIGURATION,
+        "namespace_selector": None,
     },
 }
 
@@ -392,3 +394,42 @@ def test_machine_formats_carry_the_trail_on_every_row() -> None:
 def test_a_generation_time_without_timezone_is_refused() -> None:
     with pytest.raises(ValueError, match="needs a timezone"):
         AuditTrail(datetime(2026, 12, 7, 4, 16, 55), COMMIT)  # no tzinfo: the point
+
+
+# --- a zone of several namespaces -------------------------------------------------------------
+
+TEAMS = {
+    "matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["qa", "staging"]}
+    ]
+}
+
+
+def test_a_zone_of_several_namespaces_shows_its_selector_in_every_format() -> None:
+    rows = rows_from_outputs(
+        stack_outputs({"prod": zone_output(namespace=None, namespaceSelector=TEAMS)})
+    )
+    (row,) = rows
+
+    assert (row.namespace, row.namespace_selector) == (
+        None,
+        "kubernetes.io/metadata.name in (qa, staging)",
+    )
+    assert (
+        "| prod | namespaces kubernetes.io/metadata.name in (qa, staging) | app=web |"
+        in render_report(rows, "md")
+    )
+    header, line = render_report(rows, "csv").splitlines()
+    record = dict(zip(header.split(","), next(csv.reader([line])), strict=True))
+    assert (record["namespace"], record["namespace_selector"]) == (
+        "",
+        "kubernetes.io/metadata.name in (qa, staging)",
+    )
+
+
+def test_an_empty_namespace_selector_is_every_namespace() -> None:
+    rows = rows_from_outputs(
+        stack_outputs({"prod": zone_output(namespace=None, namespaceSelector={})})
+    )
+
+    assert "| prod | every namespace | app=web |" in render_report(rows, "md")
