@@ -18,7 +18,15 @@ from typing import Any, Final, Generic, TypeVar
 from pydantic import ValidationError
 
 from antrea_egress import manifests
-from antrea_egress.config import AppliedTo, Bandwidth, IpRange, LabelSelector, ZoneConfig
+from antrea_egress.config import (
+    AppliedTo,
+    Bandwidth,
+    IpRange,
+    LabelSelector,
+    PoolCapacity,
+    ZoneConfig,
+    zone_capacity,
+)
 
 OUTPUT_CLUSTER: Final = "cluster"
 OUTPUT_VSPHERE_NAMESPACE: Final = "vsphereNamespace"
@@ -47,6 +55,9 @@ class ZoneSummary(Generic[Deployed_co]):
     pod_selector: LabelSelector
     bandwidth: Bandwidth | None = None
     namespace_selector: LabelSelector | None = None
+    # The pool's size, this stack's Egresses on it and its free IPs; None in the outputs of a
+    # stack deployed before they were written.
+    capacity: PoolCapacity | None = None
 
     @property
     def applied_to(self) -> AppliedTo:
@@ -77,7 +88,12 @@ class ZoneSummary(Generic[Deployed_co]):
             ),
             "podSelector": manifests.label_selector(self.pod_selector),
             "bandwidth": manifests.bandwidth(self.bandwidth) if self.bandwidth else None,
+            "capacity": _capacity_output(self.capacity) if self.capacity else None,
         }
+
+
+def _capacity_output(capacity: PoolCapacity) -> dict[str, int]:
+    return {"size": capacity.size, "egresses": capacity.egresses, "free": capacity.free}
 
 
 def zone_summary(
@@ -104,6 +120,7 @@ def zone_summary(
         pod_selector=zone.applied_to.pod_selector,
         bandwidth=zone.bandwidth,
         namespace_selector=zone.applied_to.namespace_selector,
+        capacity=zone_capacity(zone),
     )
 
 
@@ -152,7 +169,23 @@ def _read_zone(name: str, zone: Mapping[str, Any]) -> ZoneSummary[str | None]:
         nat_mode=_boolean(zone, "natMode", where),
         bandwidth=_bandwidth(zone, where),
         namespace_selector=namespace_selector,
+        capacity=_capacity(zone, where),
     )
+
+
+def _capacity(zone: Mapping[str, Any], where: str) -> PoolCapacity | None:
+    """Missing (a stack deployed before the key existed) or null: not known. `free` is
+    written for readers of the outputs and follows from the other two."""
+    value = zone.get("capacity")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValueError(f"stack outputs: {where}.capacity is not a mapping of size and egresses")
+    at = f"{where}.capacity"
+    capacity = PoolCapacity(_integer(value, "size", at), _integer(value, "egresses", at))
+    if _integer(value, "free", at) != capacity.free:
+        raise ValueError(f"stack outputs: {at}.free is not size less egresses")
+    return capacity
 
 
 def _bandwidth(zone: Mapping[str, Any], where: str) -> Bandwidth | None:

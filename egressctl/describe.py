@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from antrea_egress.config import NAMESPACE_NAME_LABEL, IpRange
+from antrea_egress.config import NAMESPACE_NAME_LABEL, IpRange, PoolCapacity
+from antrea_egress.config.capacity import pool_size
 from antrea_egress.manifests import ip_range_from_antrea
 from antrea_egress.selectors import pods_text, selector_text
 
@@ -66,6 +67,13 @@ def _pool_text(spec: Mapping[str, Any]) -> str:
     info = spec.get("subnetInfo", {})
     via = f"{info.get('gateway')}/{info.get('prefixLength')} VLAN {info.get('vlan')}"
     return f"{ranges} via {via}"
+
+
+def pool_capacity(spec: Mapping[str, Any], egresses: int) -> PoolCapacity:
+    """An ExternalIPPool's capacity, its size read from the ranges as Antrea spells them."""
+    return PoolCapacity(
+        pool_size(ip_range_from_antrea(r) for r in spec.get("ipRanges") or []), egresses
+    )
 
 
 def _egress_text(spec: Mapping[str, Any]) -> str:

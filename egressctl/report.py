@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeAlias
 
 from antrea_egress import manifests, outputs
-from antrea_egress.config import StackConfig
+from antrea_egress.config import PoolCapacity, StackConfig
 from antrea_egress.selectors import pods_text, selector_text
 from egressctl.describe import ip_range_text
 
@@ -53,6 +53,11 @@ class ReportRow:
     # The namespaces' label selector (`kubernetes.io/metadata.name in (a, b)`; "" takes every
     # namespace), or None for a zone of one namespace.
     namespace_selector: str | None = None
+    # The zone's pool: its size in IPs, the Egresses drawing on it and the IPs left free;
+    # None from the outputs of a stack deployed before they were written.
+    pool_size: int | None = None
+    egresses: int | None = None
+    free_ips: int | None = None
 
 
 # --- building rows -------------------------------------------------------------------------
@@ -120,6 +125,9 @@ def _row(
         tier1=summary.tier1_path,
         nat_mode=summary.nat_mode,
         source=source,
+        pool_size=summary.capacity.size if summary.capacity else None,
+        egresses=summary.capacity.egresses if summary.capacity else None,
+        free_ips=summary.capacity.free if summary.capacity else None,
     )
 
 
@@ -192,6 +200,7 @@ _MARKDOWN_COLUMNS: Final = (
     "Namespace",
     "Pods",
     "Source IPs",
+    "Pool",
     "Subnet",
     "Gateway",
     "VLAN",
@@ -236,6 +245,7 @@ def _markdown_cells(row: ReportRow) -> tuple[str, ...]:
         namespaces_text(row),
         pods_text(row.pod_selector),
         row.egress_ips,
+        pool_text(row),
         row.cidr,
         row.gateway,
         str(row.vlan),
@@ -249,6 +259,13 @@ def namespaces_text(row: ReportRow) -> str:
     if row.namespace_selector is None:
         return row.namespace or ""
     return f"namespaces {row.namespace_selector}" if row.namespace_selector else "every namespace"
+
+
+def pool_text(row: ReportRow) -> str:
+    """`11 IPs, 1 Egress, 10 free`; empty when the outputs did not say."""
+    if row.pool_size is None or row.egresses is None:
+        return ""
+    return PoolCapacity(row.pool_size, row.egresses).text
 
 
 def _markdown_row(cells: Iterable[str]) -> str:

@@ -23,6 +23,7 @@ How Kubernetes and Antrea spell these values is `antrea_egress.manifests`' busin
 
 from antrea_egress.config import rules
 from antrea_egress.config.access import AccessConfig, read_access_config
+from antrea_egress.config.capacity import PoolCapacity, zone_capacity
 from antrea_egress.config.cluster import (
     AntreaSettings,
     ClusterConfig,
@@ -81,6 +82,7 @@ __all__ = [
     "LabelSelector",
     "LabelSelectorRequirement",
     "NodePool",
+    "PoolCapacity",
     "StackConfig",
     "ZoneConfig",
     "config_key",
@@ -93,4 +95,5 @@ __all__ = [
     "read_pulumi_config",
     "render_path",
     "rules",
+    "zone_capacity",
 ]

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final, TypeAlias
 
-from antrea_egress.config import selection
+from antrea_egress.config import capacity, selection
 from antrea_egress.config.keys import KeyFunction, Problem, zone_loc
 from antrea_egress.config.limits import FEATURE_GATE_EGRESS_TRAFFIC_SHAPING
 from antrea_egress.config.stack_rules import StackFacts, parsed_applied_to
+from antrea_egress.config.zone_rules import valid_ranges
 
 Warning_: TypeAlias = Callable[[StackFacts, KeyFunction], list[Problem]]
 
@@ -52,9 +53,35 @@ def zones_may_select_the_same_pods(facts: StackFacts, key: KeyFunction) -> list[
     ]
 
 
+def pools_keep_a_free_ip(facts: StackFacts, key: KeyFunction) -> list[Problem]:
+    """A pool the zone's own Egress exhausts: another Egress on it would get no IP.
+
+    Shown by `pulumi preview` (the program logs every warning), so a change that shrinks a
+    pool to its last address is seen before `up`.
+    """
+    del key
+    problems: list[Problem] = []
+    for index, zone in facts.zones:
+        ranges = valid_ranges(zone)
+        if not ranges or len(ranges) != len(zone.ip_ranges):
+            continue  # a range the rules refuse: its problem says enough
+        pool = capacity.zone_capacity(zone)
+        if pool.free > 0:
+            continue
+        problems.append(
+            (
+                zone_loc(index, "ipRanges"),
+                f"leaves the pool without a free IP ({pool.text}): another Egress on it would "
+                "get no IP (Antrea: IPAllocated False); add an address to keep one spare",
+            )
+        )
+    return problems
+
+
 WARNINGS: Final[tuple[Warning_, ...]] = (
     bandwidth_on_an_unmanaged_cluster,
     zones_may_select_the_same_pods,
+    pools_keep_a_free_ip,
 )
 
 

@@ -24,7 +24,7 @@ from antrea_egress.config import (
     rules,
 )
 from tests.antrea_egress.test_config import (
-    HOST_BITS_WARNING,
+    FIELD_PROCEDURE_WARNINGS,
     NODE_SEGMENT,
     Mutation,
     P,
@@ -284,4 +284,4 @@ def test_demo_workloads_with_a_bad_namespace_is_a_problem_of_that_key_not_a_cras
         f"{P}zones[0].appliedTo.namespace",
         f"{P}zones[1].appliedTo.namespace",
     ]
-    assert info.value.warnings == [HOST_BITS_WARNING]
+    assert info.value.warnings == FIELD_PROCEDURE_WARNINGS

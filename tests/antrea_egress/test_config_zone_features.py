@@ -8,6 +8,8 @@ import pytest
 
 from antrea_egress.config import StackConfig, load_stack_config
 from tests.antrea_egress.test_config import (
+    FIELD_PROCEDURE_WARNINGS,
+    FULL_POOL_WARNING,
     HOST_BITS_WARNING,
     P,
     apply,
@@ -31,7 +33,7 @@ def test_a_bandwidth_in_quantity_form_is_taken_as_written() -> None:
         apply(limited(0), limited(1, {"rate": "1.5G", "burst": 2e6}))
     )
 
-    assert warnings == [HOST_BITS_WARNING]
+    assert warnings == FIELD_PROCEDURE_WARNINGS
     first, second = (zone.bandwidth for zone in stack.zones)
     assert first is not None and (first.rate, first.burst) == ("100M", "200M")
     assert second is not None and (second.rate, second.burst) == ("1.5G", "2000000")
@@ -115,7 +117,7 @@ def test_a_namespace_selector_takes_the_place_of_the_namespace() -> None:
     assert applied_to.namespace_selector.requirements == {
         (NAME, "In", frozenset({"staging", "qa"}))
     }
-    assert warnings == [HOST_BITS_WARNING]
+    assert warnings == FIELD_PROCEDURE_WARNINGS
 
 
 @pytest.mark.parametrize(
@@ -175,7 +177,7 @@ def test_selections_that_only_may_overlap_are_a_warning() -> None:
         "or namespace carrying both zones' labels): Antrea would apply one of their Egresses "
         "to such pods at random; make the selections exclusive if that can happen"
     )
-    assert warnings == [HOST_BITS_WARNING, expected]
+    assert warnings == [HOST_BITS_WARNING, expected, FULL_POOL_WARNING]
     assert expected in stack.warnings()
 
 
@@ -184,4 +186,31 @@ def test_an_exclusive_selector_is_neither_refused_nor_warned_about() -> None:
 
     _, warnings = load_stack_config(apply(selected(1, others, {"app": "web"})))
 
+    assert warnings == FIELD_PROCEDURE_WARNINGS
+
+
+# --- capacity --------------------------------------------------------------------------------
+
+
+def test_a_pool_with_a_spare_address_is_not_warned_about() -> None:
+    """Staging's /29 holds .130 and .131 besides its gateway: one Egress leaves one free."""
+    wider = (
+        zone(1, "cidr", value="10.100.5.128/29"),
+        zone(1, "ipRanges", value=[{"start": "10.100.5.130", "end": "10.100.5.131"}]),
+    )
+
+    _, warnings = load_stack_config(apply(*wider))
+
     assert warnings == [HOST_BITS_WARNING]
+
+
+def test_shrinking_a_pool_to_its_last_address_is_warned_about_at_its_ranges() -> None:
+    _, warnings = load_stack_config(
+        apply(zone(0, "ipRanges", value=[{"start": "10.100.5.10", "end": "10.100.5.10"}]))
+    )
+
+    assert warnings == [
+        HOST_BITS_WARNING,
+        FULL_POOL_WARNING.replace("zones[1]", "zones[0]"),
+        FULL_POOL_WARNING,
+    ]

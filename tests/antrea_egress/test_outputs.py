@@ -13,7 +13,7 @@ from tests.pulumi_harness import ROOT
 # What pipelines, `egressctl report` and `verify` read from deployed stacks: never renamed.
 ZONE_OUTPUT_KEYS = [
     "egressIP", "egressNode", "cidr", "gateway", "vlan", "ipRanges", "segmentPath", "tier1Path",
-    "natMode", "namespace", "namespaceSelector", "podSelector", "bandwidth",
+    "natMode", "namespace", "namespaceSelector", "podSelector", "bandwidth", "capacity",
 ]  # fmt: skip
 
 
@@ -135,3 +135,23 @@ def test_an_output_with_both_namespace_and_selector_is_refused() -> None:
 
     with pytest.raises(ValueError, match=r"zones\.prod has both namespace and namespaceSelector"):
         read_zone_summaries({OUTPUT_ZONES: {"prod": output}})
+
+
+def test_the_pool_capacity_is_written_and_a_wrong_one_is_refused() -> None:
+    config, _ = load_stack_file(ROOT / "Pulumi.prod.yaml")
+    output = zone_summary(
+        config.zones[0],
+        nat_mode=True,
+        egress_ip=None,
+        egress_node=None,
+        segment_path=None,
+        tier1_path=None,
+    ).to_output()
+
+    assert output["capacity"] == {"size": 11, "egresses": 1, "free": 10}
+    output["capacity"] = {"size": 11, "egresses": 1, "free": 11}
+    with pytest.raises(ValueError, match=r"zones\.prod\.capacity\.free is not size less egresses"):
+        read_zone_summaries({OUTPUT_ZONES: {"prod": output}})
+    output["capacity"] = None  # a stack deployed before capacity was written
+    (read,) = read_zone_summaries({OUTPUT_ZONES: {"prod": output}}).values()
+    assert read.capacity is None

@@ -80,3 +80,37 @@ def test_a_namespace_selector_reaches_the_egress_and_the_plan_says_which_namespa
     assert plan["staging-egress"].startswith(
         "egress-staging: app=web in namespaces kubernetes.io/metadata.name in (qa, staging), "
     )
+
+
+# --- capacity --------------------------------------------------------------------------------
+
+FULL_POOL = (
+    "antrea-egress:zones[0].ipRanges: leaves the pool without a free IP (1 IP, 1 Egress, "
+    "0 free): another Egress on it would get no IP (Antrea: IPAllocated False); add an address "
+    "to keep one spare"
+)
+
+
+def test_the_plan_shows_the_pool_capacity_and_the_program_warns_of_a_full_pool(
+    project_copy: Path,
+) -> None:
+    """Staging's /30 pool holds one address, which its own Egress takes."""
+    rendering = rendered(project_copy)
+    plan = {step.resource: step.detail for step in rendering.plan}
+
+    assert plan["staging-pool"].endswith("; 1 IP, 1 Egress, 0 free")
+    assert FULL_POOL in rendering.warnings
+
+
+def test_a_pool_with_room_shows_its_free_ips_without_a_warning(project_copy: Path) -> None:
+    edit_staging_zone(
+        project_copy,
+        cidr="10.100.5.128/28",
+        ipRanges=[{"start": "10.100.5.130", "end": "10.100.5.133"}],
+    )
+
+    rendering = rendered(project_copy)
+    plan = {step.resource: step.detail for step in rendering.plan}
+
+    assert plan["staging-pool"].endswith("; 4 IPs, 1 Egress, 3 free")
+    assert not any("free IP" in warning for warning in rendering.warnings)
