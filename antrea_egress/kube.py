@@ -105,7 +105,7 @@ def cluster_fingerprint(kubeconfig: str) -> str:
 
 
 class KubeClient:
-    """GET/LIST/POST/DELETE on raw API paths; one instance per operation."""
+    """GET/LIST/POST/DELETE and dry-run creates on raw API paths; one instance per operation."""
 
     def __init__(
         self,
@@ -150,6 +150,17 @@ class KubeClient:
 
     def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return dict(self._request("POST", path, json=body).json())
+
+    def dry_run_create(
+        self, path: str, body: dict[str, Any], *, field_validation: str = "Ignore"
+    ) -> dict[str, Any]:
+        """The object as the API server would store it, stored nowhere: admission (schema
+        pruning, defaulting, webhooks) runs, persistence does not (`dryRun=All`). With
+        `fieldValidation=Ignore` unknown fields are dropped silently, as a plain create drops
+        them; `Strict` refuses them instead (Kubernetes API concepts, "Dry-run" and "Field
+        validation": https://kubernetes.io/docs/reference/using-api/api-concepts/)."""
+        params = {"dryRun": "All", "fieldValidation": field_validation}
+        return dict(self._request("POST", path, params=params, json=body).json())
 
     def delete(self, path: str) -> None:
         try:

@@ -22,7 +22,7 @@ from pulumi import automation as auto
 from rich.table import Table
 
 from antrea_egress.config import ConfigError, StackConfig, load_stack_file
-from egressctl import automation, cli_verify, report
+from egressctl import automation, cli_preflight, cli_verify, report
 from egressctl.automation import Operation, OperationResult, PulumiNotInstalledError
 from egressctl.cli_common import (
     StackOption,
@@ -337,6 +337,7 @@ def _deployed_outputs(stack: str, work_dir: Path) -> dict[str, Any] | None:
 # --- live ----------------------------------------------------------------------------------
 
 app.command(name="verify")(cli_verify.verify_command)
+app.command(name="preflight")(cli_preflight.preflight_command)
 
 
 @app.command(name="discover")

@@ -63,7 +63,7 @@ def discover_stack(
 ) -> DiscoverResult:
     cluster = config.cluster
     base = DiscoverResult(stack, cluster.vsphere_namespace, cluster.name, config.nat_mode)
-    plain = _plain_values(stack_values(stack, work_dir))
+    plain = plain_values(stack_values(stack, work_dir))
     try:
         access = KubeAccess.resolve(plain.get, environ)
         settings = NsxSettings.resolve(plain.get, environ)
@@ -75,7 +75,7 @@ def discover_stack(
     return _with(base, discovery=found, namespace_snat_ip=snat, notes=_notes(config, found, snat))
 
 
-def _plain_values(values: Mapping[str, Any]) -> dict[str, Any]:
+def plain_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """Encrypted values are left out, so the environment variable fallback applies."""
     return {k: v for k, v in values.items() if not (isinstance(v, Mapping) and "secure" in v)}
 

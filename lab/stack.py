@@ -26,6 +26,22 @@ def zone(name: str) -> dict[str, Any]:
     }
 
 
+def numbered_zones(count: int) -> list[dict[str, Any]]:
+    """`count` zones (Antrea allows twenty egress subnets per cluster), each with its VLAN,
+    subnet and namespace."""
+    return [
+        {
+            "name": f"z{i:02d}",
+            "vlan": 200 + i,
+            "cidr": f"10.120.{i}.0/28",
+            "gateway": f"10.120.{i}.1",
+            "ipRanges": [{"start": f"10.120.{i}.10", "end": f"10.120.{i}.12"}],
+            "appliedTo": {"namespace": f"z{i:02d}", "podSelector": {"app": "web"}},
+        }
+        for i in range(count)
+    ]
+
+
 def cluster(lab: Lab) -> dict[str, Any]:
     machine = {"vmClass": "best-effort-small", "storageClass": "labnfs"}
     return {

@@ -104,6 +104,31 @@ def pruned_fields(obj: Any, schema: dict[str, Any], at: str = "") -> list[str]:
     return []
 
 
+def pruned(obj: Any, schema: dict[str, Any], *, top: bool = True) -> Any:
+    """`obj` as the API server stores it: what `pruned_fields` names is dropped."""
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return obj
+    if isinstance(obj, dict) and schema.get("type", "object") == "object":
+        declared = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        if declared is None and extra is None:
+            return obj
+        kept: dict[str, Any] = {}
+        for key, value in obj.items():
+            if top and key in _ALWAYS_KEPT:
+                kept[key] = value
+            elif declared is not None and key in declared:
+                kept[key] = pruned(value, declared[key], top=False)
+            elif isinstance(extra, dict):
+                kept[key] = pruned(value, extra, top=False)
+            elif extra is True:
+                kept[key] = value
+        return kept
+    if isinstance(obj, list) and isinstance(schema.get("items"), dict):
+        return [pruned(item, schema["items"], top=False) for item in obj]
+    return obj
+
+
 # --- is it a CRD a v1 API server would accept? ----------------------------------------------
 # The rules of apiextensions.k8s.io/v1 that a file can break on its own: the CRD's identity and
 # versions, and the "structural schema" rules the API server enforces for v1 CRDs

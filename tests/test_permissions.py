@@ -21,6 +21,7 @@ import yaml
 from antrea_egress import discovery, manifests, naming
 from antrea_egress.nsx import paths
 from egressctl import verify
+from egressctl.preflight import guest_checks, supervisor_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 PERMISSIONS = ROOT / "docs" / "permissions.md"
@@ -42,6 +43,8 @@ WRITES = frozenset({"create", "update", "patch", "delete", "deletecollection", "
 # The kinds the Supervisor provider manages (components/tanzu_cluster.py); every other kind of
 # manifests.py goes to the guest cluster (components/egress_zone.py).
 SUPERVISOR_KINDS = {"AntreaConfig", "TanzuKubernetesCluster"}
+# Supervisor resources that are not namespaced: a Role cannot grant them.
+CLUSTER_SCOPED = {"namespaces", "tanzukubernetesreleases", "storageclasses"}
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,38 @@ def supervisor_needs() -> list[Access]:
     return needs
 
 
+def group_and_resource(path: str) -> tuple[str, str]:
+    """The API group and resource of one of the code's collection paths."""
+    match = API_PATH.match(path)
+    assert match, f"{path!r}: not a Kubernetes API path this test can read"
+    return match["group"] or "", match["resource"]
+
+
+def preflight_supervisor_needs() -> list[Access]:
+    """egressctl preflight's reads on the Supervisor (egressctl/preflight/supervisor_checks.py);
+    its dry-run creates of the TKC and AntreaConfig need `create`, which MANAGED grants."""
+    checks = supervisor_checks
+    needs = [
+        Access(*group_and_resource(checks.TKRS), READ_ONE),
+        Access(*group_and_resource(checks.STORAGE_CLASSES), READ_ONE),
+        Access(*group_and_resource(checks.RESOURCE_QUOTAS), READ_MANY),
+        Access(*group_and_resource(checks.VM_CLASS_BINDINGS), READ_MANY),
+    ]
+    # A namespaced VirtualMachineClass, read by name in the group's preferred version.
+    needs.append(Access("vmoperator.vmware.com", "virtualmachineclasses", READ_ONE))
+    return needs
+
+
+def preflight_guest_needs() -> list[Access]:
+    """egressctl preflight's reads in the guest cluster (egressctl/preflight/guest_checks.py)."""
+    return [
+        Access("crd.antrea.io", "antreacontrollerinfos", READ_ONE, "antrea-controller"),
+        Access("", "configmaps", READ_ONE, guest_checks.ANTREA_CONFIG_MAP.rsplit("/", 1)[-1]),
+        Access(*group_and_resource(guest_checks.NODES), READ_MANY),
+        Access(*group_and_resource(guest_checks.EXTERNAL_IP_POOLS), frozenset({"list", "create"})),
+    ]
+
+
 def guest_needs() -> list[Access]:
     needs = [
         Access(group, plural(kind), MANAGED)
@@ -195,14 +230,14 @@ def test_the_code_paths_are_understood() -> None:
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("access", supervisor_needs(), ids=str)
+@pytest.mark.parametrize("access", supervisor_needs() + preflight_supervisor_needs(), ids=str)
 def test_the_supervisor_role_covers_the_call(access: Access) -> None:
-    scope = None if access.resource == "namespaces" else NAMESPACE
+    scope = None if access.resource in CLUSTER_SCOPED else NAMESPACE
     granted = rules(SUPERVISOR, namespace=scope)
     assert not missing(granted, access), f"docs/rbac/supervisor.yaml lacks {access}"
 
 
-@pytest.mark.parametrize("access", guest_needs(), ids=str)
+@pytest.mark.parametrize("access", guest_needs() + preflight_guest_needs(), ids=str)
 def test_the_guest_role_covers_the_call(access: Access) -> None:
     granted = rules(GUEST, namespace=None)
     assert not missing(granted, access), f"docs/rbac/guest.yaml lacks {access}"
@@ -239,6 +274,10 @@ SEGMENT = paths.api_url_path(paths.segment_path("{segment}"))
 BINDING_MAPS = paths.api_url_path(paths.binding_maps_path("{segment}"))
 BINDING_MAP = paths.api_url_path(paths.binding_map_path("{segment}", "{map}"))
 NAT_RULE = paths.api_url_path(paths.nat_rule_path("/infra/tier-1s/{tier1}", "{rule}"))
+# egressctl preflight's reads (egressctl/preflight/nsx_checks.py, tier1_checks.py).
+SEGMENTS = paths.api_url_path(paths.SEGMENTS)
+TIER1 = paths.api_url_path(paths.tier1_path("{tier1}"))
+NAT_RULES = paths.api_url_path(paths.nat_rules_path("/infra/tier-1s/{tier1}", "{section}"))
 # (method, path) of every call: NsxClient's (antrea_egress/nsx/client.py and its callers in
 # antrea_egress/providers/ and discovery.py) and terraform-provider-nsxt's for the NoSNAT rule
 # (nsxsim/TERRAFORM.md).
@@ -256,6 +295,11 @@ NSX_CALLS = {
     ("GET", NAT_RULE),
     ("PATCH", NAT_RULE),
     ("DELETE", NAT_RULE),
+    ("GET", SEGMENTS),
+    ("GET", paths.TAG_SCHEMA),
+    ("GET", paths.MANAGED_RESOURCE_SCHEMA),
+    ("GET", TIER1),
+    ("GET", NAT_RULES),
 }
 
 

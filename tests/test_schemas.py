@@ -88,6 +88,9 @@ def test_the_crds_the_tests_need_are_all_here() -> None:
         "Cluster",
         "VirtualNetwork",
         "VirtualNetworkInterface",
+        "TanzuKubernetesRelease",
+        "VirtualMachineClass",
+        "AntreaControllerInfo",
     }
 
 

@@ -12,7 +12,7 @@ from pulumi.automation.errors import CommandError
 from antrea_egress import naming
 from lab.lab import Lab
 from lab.program import LabProgram
-from lab.stack import CLUSTER, values
+from lab.stack import CLUSTER, numbered_zones, values
 from nsxsim.messages import Fault
 
 pytestmark = pytest.mark.timeout(1200)
@@ -22,17 +22,7 @@ RATE_LIMIT_PER_SECOND = 15
 
 
 def twenty_zones() -> list[dict[str, Any]]:
-    return [
-        {
-            "name": f"z{i:02d}",
-            "vlan": 200 + i,
-            "cidr": f"10.120.{i}.0/28",
-            "gateway": f"10.120.{i}.1",
-            "ipRanges": [{"start": f"10.120.{i}.10", "end": f"10.120.{i}.12"}],
-            "appliedTo": {"namespace": f"z{i:02d}", "podSelector": {"app": "web"}},
-        }
-        for i in range(ZONE_COUNT)
-    ]
+    return numbered_zones(ZONE_COUNT)
 
 
 def test_twenty_zones_through_429_bursts_and_503s(program: LabProgram, lab: Lab) -> None:

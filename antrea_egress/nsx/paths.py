@@ -8,10 +8,20 @@ POLICY_API_PREFIX = "/policy/api/v1"
 SESSION_CREATE = "/api/session/create"
 REALIZED_ENTITIES = POLICY_API_PREFIX + "/infra/realized-state/realized-entities"
 SEARCH = POLICY_API_PREFIX + "/search/query"
+# The Manager API's version of the node answering (terraform-provider-nsxt reads it on configure).
+NODE_VERSION = "/api/v1/node/version"
+# The API's own schemas of a tag and of any managed object: NSX's tag limits (vmware-nsxlib
+# v3/lib.py get_tag_limits reads them; docs/nsx-policy-api.md §5).
+TAG_SCHEMA = "/api/v1/spec/vmware/types/Tag"
+MANAGED_RESOURCE_SCHEMA = "/api/v1/spec/vmware/types/ManagedResource"
 
 SEGMENTS = "/infra/segments"
+TIER1S = "/infra/tier-1s"
 BINDING_MAPS = "segment-connection-binding-maps"
 NAT_SECTION_USER = "USER"
+# A Tier-1's NAT sections in the order NSX evaluates them: one global priority space, INTERNAL
+# first, then USER, then DEFAULT (docs/nsx-policy-api.md §2.2).
+NAT_SECTIONS_IN_ORDER = ("INTERNAL", NAT_SECTION_USER, "DEFAULT")
 
 # Lucene special characters; NSX search wants `/` and `:` escaped too (docs/nsx-policy-api.md §3.6).
 _LUCENE_SPECIAL = re.compile(r'([+\-&|!(){}\[\]^"~*?:\\/ ])')
@@ -36,8 +46,16 @@ def binding_map_path(segment_id: str, map_id: str) -> str:
     return f"{binding_maps_path(segment_id)}/{map_id}"
 
 
+def tier1_path(tier1_id: str) -> str:
+    return f"{TIER1S}/{tier1_id}"
+
+
+def nat_rules_path(tier1_path: str, section: str = NAT_SECTION_USER) -> str:
+    return f"{tier1_path}/nat/{section}/nat-rules"
+
+
 def nat_rule_path(tier1_path: str, rule_id: str, section: str = NAT_SECTION_USER) -> str:
-    return f"{tier1_path}/nat/{section}/nat-rules/{rule_id}"
+    return f"{nat_rules_path(tier1_path, section)}/{rule_id}"
 
 
 def lucene_escape(value: str) -> str:

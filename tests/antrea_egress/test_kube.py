@@ -19,6 +19,9 @@ from antrea_egress.kube import (
 )
 from tests.fakes.kube_api import FakeKubeApi
 
+# Every test here waits on a fake Kubernetes API server: a hang fails within 20 s.
+pytestmark = pytest.mark.timeout(20)
+
 
 @pytest.fixture
 def api() -> Iterator[FakeKubeApi]:
@@ -157,3 +160,12 @@ def test_a_cluster_fingerprint_survives_rotated_credentials_not_a_rebuild() -> N
     assert original == rotated
     assert len({original, rebuilt, moved}) == 3
     assert "CA-1" not in original and len(original) == 16
+
+
+def test_dry_run_create_asks_for_a_dry_run_and_stores_nothing(api: FakeKubeApi) -> None:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "probe"}}
+    with KubeClient(KubeAccess.from_kubeconfig(api.kubeconfig())) as client:
+        answer = client.dry_run_create("/api/v1/namespaces/test/configmaps", body)
+    assert answer["metadata"]["name"] == "probe"
+    assert api.requests[-1].query == {"dryRun": "All", "fieldValidation": "Ignore"}
+    assert api.created == [] and api.paths() == []

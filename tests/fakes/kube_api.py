@@ -1,10 +1,12 @@
 """A small Kubernetes API double over HTTPS on 127.0.0.1: stored objects, bearer-token auth.
 
 Enough of the API for our clients: GET an object, LIST a collection (with equality label
-selectors), POST to a collection, DELETE, and pod logs. Hooks let a test play a controller
-(e.g. a pod that runs and writes a log line); `play_pods` plays the kubelet for every created
-pod (Pending -> Running -> Succeeded or Failed, or never finishing), one step per read of the
-pod. Every request is recorded, and so are the bodies POSTed and the paths deleted.
+selectors), POST to a collection (also as a server-side dry run, `dryRun=All`), DELETE, and pod
+logs. Hooks let a test play a controller (e.g. a pod that runs and writes a log line);
+`play_pods` plays the kubelet for every created pod (Pending -> Running -> Succeeded or
+Failed, or never finishing), one step per read of the pod; `admission` plays what the API
+server does to an object before storing it (a CRD's pruning, a webhook's refusal). Every
+request is recorded, and so are the bodies POSTed and the paths deleted.
 """
 
 from __future__ import annotations
@@ -27,6 +29,16 @@ TOKEN = "supervisor-test-token"
 
 PodHook = Callable[["FakeKubeApi", dict[str, Any]], None]
 ReadHook = Callable[["FakeKubeApi", str], None]
+# The object as admission leaves it (pruned, defaulted), or AdmissionRefusedError.
+AdmissionHook = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+class AdmissionRefusedError(Exception):
+    """Raised by an admission hook: the API server answers `status` with `message`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,9 @@ class FakeKubeApi:
         self.on_pod_created: PodHook | None = None
         # Called with the path of every GET (a pod's log: ".../log") before it is served.
         self.on_get: ReadHook | None = None
+        # Called with the collection and the object of every POST, dry run or not.
+        self.admission: AdmissionHook | None = None
+        self.dry_runs: list[dict[str, Any]] = []  # every object a dry run answered with
         self.created: list[dict[str, Any]] = []  # every object POSTed, as stored
         self.deleted: list[str] = []  # the path of every object DELETE removed
         self._pod_steps: dict[str, Iterator[PodStep]] = {}
@@ -172,7 +187,7 @@ class FakeKubeApi:
         if method == "GET":
             return self._get(path, query)
         if method == "POST":
-            return self._create(path, json.loads(body or b"{}"))
+            return self._create(path, json.loads(body or b"{}"), dry_run=query.get("dryRun"))
         if method == "DELETE":
             return self._delete(path)
         return 405, _status(405, "MethodNotAllowed")
@@ -203,7 +218,7 @@ class FakeKubeApi:
             if all(m["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
         ]
 
-    def _create(self, path: str, obj: dict[str, Any]) -> tuple[int, Any]:
+    def _create(self, path: str, obj: dict[str, Any], *, dry_run: str | None) -> tuple[int, Any]:
         name = obj.get("metadata", {}).get("name")
         if not name:
             return 422, _status(422, "metadata.name is required")
@@ -212,6 +227,18 @@ class FakeKubeApi:
         namespace = _namespace_of(path)
         if namespace is not None:  # the API server fills it in from the path
             obj.setdefault("metadata", {}).setdefault("namespace", namespace)
+        if self.admission is not None:
+            try:
+                obj = self.admission(path, copy.deepcopy(obj))
+            except AdmissionRefusedError as error:
+                return error.status, _status(error.status, str(error))
+        if dry_run is not None:
+            # `dryRun=All`: admission runs, nothing is stored, the answer is the object as it
+            # would be stored ("Dry-run", https://kubernetes.io/docs/reference/using-api/api-concepts/).
+            if dry_run != "All":
+                return 400, _status(400, f"Invalid dry run value {dry_run!r}")
+            self.dry_runs.append(copy.deepcopy(obj))
+            return 201, obj
         stored = self.put(f"{path}/{name}", obj)
         self.created.append(copy.deepcopy(stored))
         if stored.get("kind") == "Pod" and self.on_pod_created is not None:

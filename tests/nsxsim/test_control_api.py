@@ -8,6 +8,9 @@ import pytest
 from nsxsim import DEFAULT_TZ_PATH, LAB, Fault, NsxSimulator, RecordedRequest
 from tests.nsxsim.conftest import api, child_body
 
+# Every test here waits on the simulator: a hang fails within 15 s.
+pytestmark = pytest.mark.timeout(15)
+
 
 def test_lab_constants_match_the_field_procedure() -> None:
     assert LAB.node_segment_id == "vnet_60f55536-121d-40d0-ac48-4cb976decf3d_0"
@@ -134,3 +137,21 @@ def test_address_properties_need_a_running_simulator() -> None:
     with simulator:
         assert simulator.base_url.startswith("https://127.0.0.1:")
     simulator.stop()  # stopping twice is harmless
+
+
+def test_the_schemas_of_tag_and_managed_resource_give_the_enforced_limits(
+    sim: NsxSimulator,
+) -> None:
+    """As vmware-nsxlib's get_tag_limits reads them (v3/lib.py)."""
+    with httpx.Client(
+        base_url=sim.base_url, verify=sim.client_ssl_context(), auth=(sim.username, sim.password)
+    ) as client:
+        tag = client.get("/api/v1/spec/vmware/types/Tag").json()
+        resource = client.get("/api/v1/spec/vmware/types/ManagedResource").json()
+        assert client.get("/api/v1/spec/vmware/types/Nothing").status_code == 404
+        assert client.post("/api/v1/spec/vmware/types/Tag", json={}).status_code == 405
+    assert (tag["properties"]["scope"]["maxLength"], tag["properties"]["tag"]["maxLength"]) == (
+        128,
+        256,
+    )
+    assert resource["properties"]["tags"]["maxItems"] == 30
