@@ -55,7 +55,12 @@ nsx = (
 
 cluster = TanzuCluster(
     stack.cluster.name,
-    TanzuClusterArgs(stack.cluster, nat_mode=stack.nat_mode, render_yaml_to=stack.render_yaml_to),
+    TanzuClusterArgs(
+        stack.cluster,
+        nat_mode=stack.nat_mode,
+        render_yaml_to=stack.render_yaml_to,
+        traffic_shaping=stack.traffic_shaping,
+    ),
     supervisor=supervisor,
 )
 zones = [

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from antrea_egress import naming
 from antrea_egress.config import (
+    NAMESPACE_NAME_LABEL,
+    AntreaSettings,
     AppliedTo,
+    Bandwidth,
     ClusterConfig,
     IpRange,
     LabelSelector,
@@ -68,8 +71,6 @@ DEMO_IMAGE = "nginx:1.27"
 DEMO_APP_LABEL = {"app": "web"}
 DEMO_REPLICAS = 2
 
-# The label the API server sets on every Namespace; the Egress selects its namespace by it.
-NAMESPACE_NAME_LABEL: Final = "kubernetes.io/metadata.name"
 
 MANAGED_LABELS = {
     "app.kubernetes.io/managed-by": "pulumi",
@@ -129,10 +130,14 @@ def label_selector_from_kubernetes(selector: Mapping[str, Any]) -> LabelSelector
 
 
 def applied_to(target: AppliedTo) -> dict[str, Any]:
-    """The Egress `appliedTo`; without a pod selector, all Pods of the namespace."""
-    out: dict[str, Any] = {
-        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: target.namespace}}
-    }
+    """The Egress `appliedTo`: the namespace by its name label, or the zone's namespace
+    selector; without a pod selector, all Pods of those namespaces."""
+    namespaces = (
+        label_selector(target.namespace_selector)
+        if target.namespace_selector is not None
+        else {"matchLabels": {NAMESPACE_NAME_LABEL: target.namespace}}
+    )
+    out: dict[str, Any] = {"namespaceSelector": namespaces}
     if not target.pod_selector.is_empty:
         out["podSelector"] = label_selector(target.pod_selector)
     return out
@@ -141,9 +146,11 @@ def applied_to(target: AppliedTo) -> dict[str, Any]:
 # --- Supervisor objects ------------------------------------------------------------------
 
 
-def antrea_config(cluster: ClusterConfig) -> dict[str, Any]:
-    """Must exist before the TKC: the Supervisor adopts it only under this name, and
-    `enable` of the NSX block is immutable once created."""
+def antrea_config(cluster: ClusterConfig, *, traffic_shaping: bool = False) -> dict[str, Any]:
+    """Must exist before the cluster: the Supervisor adopts it only under this name, and
+    `enable` of the NSX block is immutable once created. With `traffic_shaping` (a zone
+    limits its bandwidth) the EgressTrafficShaping gate is on too."""
+    gates = cluster.antrea.feature_gates_for(traffic_shaping=traffic_shaping)
     return {
         "apiVersion": ANTREA_CONFIG_API,
         "kind": "AntreaConfig",
@@ -152,7 +159,7 @@ def antrea_config(cluster: ClusterConfig) -> dict[str, Any]:
             "namespace": cluster.vsphere_namespace,
         },
         "spec": {
-            "antrea": {"config": {"featureGates": cluster.antrea.effective_feature_gates}},
+            "antrea": {"config": {"featureGates": gates}},
             ANTREA_NSX_BLOCK: {"enable": cluster.antrea.nsx},
         },
     }
@@ -162,28 +169,30 @@ class AntreaConfigPrunedError(Exception):
     """The Supervisor's AntreaConfig CRD dropped a field the program set."""
 
 
-def check_antrea_config_kept(cluster: ClusterConfig, live_spec: dict[str, Any] | None) -> str:
-    """Fail when the created AntreaConfig lacks the gate or the NSX block (pruned by its CRD)."""
+def check_antrea_config_kept(
+    cluster: ClusterConfig, live_spec: dict[str, Any] | None, *, traffic_shaping: bool = False
+) -> str:
+    """Fail when the created AntreaConfig lacks a gate the program set or the NSX block
+    (pruned by its CRD)."""
     spec = live_spec or {}
     gates = ((spec.get("antrea") or {}).get("config") or {}).get("featureGates") or {}
+    required = AntreaSettings.required_gates(traffic_shaping=traffic_shaping)
     missing = [
-        path
-        for path, kept in (
-            (
-                "spec.antrea.config.featureGates.EgressSeparateSubnet",
-                gates.get("EgressSeparateSubnet") is True,
-            ),
-            (f"spec.{ANTREA_NSX_BLOCK}", ANTREA_NSX_BLOCK in spec),
-        )
-        if not kept
+        *(
+            f"spec.antrea.config.featureGates.{gate}"
+            for gate in required
+            if gates.get(gate) is not True
+        ),
+        *([f"spec.{ANTREA_NSX_BLOCK}"] if ANTREA_NSX_BLOCK not in spec else []),
     ]
     if missing:
         raise AntreaConfigPrunedError(
             f"the Supervisor dropped {', '.join(missing)} from the AntreaConfig "
-            f"{naming.antrea_config_name(cluster.name)}: its CRD does not declare them. The TKC "
-            "was not created. Check the field names with `kubectl explain antreaconfig.spec "
-            "--api-version=cni.tanzu.vmware.com/v1alpha1`, fix manifests.ANTREA_NSX_BLOCK (or "
-            "the gate), delete that AntreaConfig and run `pulumi up` again"
+            f"{naming.antrea_config_name(cluster.name)}: its CRD does not declare them. The "
+            "cluster was not created. Check the field names with `kubectl explain "
+            "antreaconfig.spec --api-version=cni.tanzu.vmware.com/v1alpha1`, fix "
+            "manifests.ANTREA_NSX_BLOCK (or the gate), delete that AntreaConfig and run "
+            "`pulumi up` again"
         )
     return "kept"
 
@@ -288,8 +297,19 @@ def assigned_egress_ip(status: dict[str, Any] | None) -> AssignedEgressIP | None
     return AssignedEgressIP(ip=str(status["egressIP"]), node=str(status.get("egressNode") or ""))
 
 
+def bandwidth(limit: Bandwidth) -> dict[str, str]:
+    """The Egress `bandwidth`: rate and burst as the quantities the user wrote."""
+    return {"rate": limit.rate, "burst": limit.burst}
+
+
 def egress(zone: ZoneConfig) -> dict[str, Any]:
     """Cluster-scoped; never sets spec.egressIP, which antrea-controller writes itself."""
+    spec: dict[str, Any] = {
+        "appliedTo": applied_to(zone.applied_to),
+        "externalIPPool": naming.external_ip_pool_name(zone.name),
+    }
+    if zone.bandwidth is not None:
+        spec["bandwidth"] = bandwidth(zone.bandwidth)
     return {
         "apiVersion": ANTREA_API,
         "kind": "Egress",
@@ -298,10 +318,7 @@ def egress(zone: ZoneConfig) -> dict[str, Any]:
             "labels": zone_labels(zone),
             "annotations": {WAIT_FOR: EGRESS_ASSIGNED, **OWNED_BY_THE_STACK},
         },
-        "spec": {
-            "appliedTo": applied_to(zone.applied_to),
-            "externalIPPool": naming.external_ip_pool_name(zone.name),
-        },
+        "spec": spec,
     }
 
 
@@ -309,8 +326,15 @@ def demo_namespace(zone: ZoneConfig) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": zone.applied_to.namespace, "labels": zone_labels(zone)},
+        "metadata": {"name": _demo_namespace_name(zone), "labels": zone_labels(zone)},
     }
+
+
+def _demo_namespace_name(zone: ZoneConfig) -> str:
+    """Demo workloads live in the zone's one namespace (the rule table refuses a selector)."""
+    if zone.applied_to.namespace is None:
+        raise ValueError(f"zone {zone.name}: demo workloads need appliedTo.namespace")
+    return zone.applied_to.namespace
 
 
 def demo_deployment(zone: ZoneConfig) -> dict[str, Any]:
@@ -322,7 +346,7 @@ def demo_deployment(zone: ZoneConfig) -> dict[str, Any]:
         "kind": "Deployment",
         "metadata": {
             "name": naming.demo_deployment_name(),
-            "namespace": zone.applied_to.namespace,
+            "namespace": _demo_namespace_name(zone),
             "labels": zone_labels(zone),
         },
         "spec": {

@@ -18,7 +18,15 @@ from typing import Any, Final, Generic, TypeVar
 from pydantic import ValidationError
 
 from antrea_egress import manifests
-from antrea_egress.config import IpRange, LabelSelector, ZoneConfig
+from antrea_egress.config import (
+    AppliedTo,
+    Bandwidth,
+    IpRange,
+    LabelSelector,
+    PoolCapacity,
+    ZoneConfig,
+    zone_capacity,
+)
 
 OUTPUT_CLUSTER: Final = "cluster"
 OUTPUT_VSPHERE_NAMESPACE: Final = "vsphereNamespace"
@@ -43,8 +51,22 @@ class ZoneSummary(Generic[Deployed_co]):
     segment_path: Deployed_co
     tier1_path: Deployed_co
     nat_mode: bool
-    namespace: str
+    namespace: str | None  # None when a namespaceSelector picks the namespaces
     pod_selector: LabelSelector
+    bandwidth: Bandwidth | None = None
+    namespace_selector: LabelSelector | None = None
+    # The pool's size, this stack's Egresses on it and its free IPs; None in the outputs of a
+    # stack deployed before they were written.
+    capacity: PoolCapacity | None = None
+
+    @property
+    def applied_to(self) -> AppliedTo:
+        """The pods the zone's Egress applies to, as the configuration says it."""
+        return AppliedTo(
+            namespace=self.namespace,
+            namespace_selector=self.namespace_selector,
+            pod_selector=self.pod_selector,
+        )
 
     def to_output(self) -> dict[str, Any]:
         """The zone's entry in the `zones` output, its keys as pipelines read them."""
@@ -59,8 +81,19 @@ class ZoneSummary(Generic[Deployed_co]):
             "tier1Path": self.tier1_path,
             "natMode": self.nat_mode,
             "namespace": self.namespace,
+            "namespaceSelector": (
+                manifests.label_selector(self.namespace_selector)
+                if self.namespace_selector is not None
+                else None
+            ),
             "podSelector": manifests.label_selector(self.pod_selector),
+            "bandwidth": manifests.bandwidth(self.bandwidth) if self.bandwidth else None,
+            "capacity": _capacity_output(self.capacity) if self.capacity else None,
         }
+
+
+def _capacity_output(capacity: PoolCapacity) -> dict[str, int]:
+    return {"size": capacity.size, "egresses": capacity.egresses, "free": capacity.free}
 
 
 def zone_summary(
@@ -85,6 +118,9 @@ def zone_summary(
         nat_mode=nat_mode,
         namespace=zone.applied_to.namespace,
         pod_selector=zone.applied_to.pod_selector,
+        bandwidth=zone.bandwidth,
+        namespace_selector=zone.applied_to.namespace_selector,
+        capacity=zone_capacity(zone),
     )
 
 
@@ -109,8 +145,15 @@ def _read_zone(name: str, zone: Mapping[str, Any]) -> ZoneSummary[str | None]:
     where = f"zones.{name}"
     egress_ip = optional_text(zone, "egressIP", where)
     egress_node = optional_text(zone, "egressNode", where)
-    namespace = text(zone, "namespace", where)
-    pod_selector = _pod_selector(zone, where)
+    namespace_selector = _selector(zone, "namespaceSelector", where)
+    namespace = (
+        text(zone, "namespace", where)
+        if namespace_selector is None
+        else optional_text(zone, "namespace", where)
+    )
+    if namespace is not None and namespace_selector is not None:
+        raise ValueError(f"stack outputs: {where} has both namespace and namespaceSelector")
+    pod_selector = _selector(zone, "podSelector", where) or LabelSelector()
     ip_ranges = _ip_ranges(zone, where)
     return ZoneSummary(
         egress_ip=egress_ip,
@@ -124,17 +167,46 @@ def _read_zone(name: str, zone: Mapping[str, Any]) -> ZoneSummary[str | None]:
         segment_path=optional_text(zone, "segmentPath", where),
         tier1_path=optional_text(zone, "tier1Path", where),
         nat_mode=_boolean(zone, "natMode", where),
+        bandwidth=_bandwidth(zone, where),
+        namespace_selector=namespace_selector,
+        capacity=_capacity(zone, where),
     )
 
 
-def _pod_selector(zone: Mapping[str, Any], where: str) -> LabelSelector:
-    """Missing or empty selects every pod of the namespace."""
-    value = zone.get("podSelector")
+def _capacity(zone: Mapping[str, Any], where: str) -> PoolCapacity | None:
+    """Missing (a stack deployed before the key existed) or null: not known. `free` is
+    written for readers of the outputs and follows from the other two."""
+    value = zone.get("capacity")
     if value is None:
-        return LabelSelector()
+        return None
     if not isinstance(value, Mapping):
-        raise ValueError(f"stack outputs: {where}.podSelector is not a label selector")
-    return _validated(manifests.label_selector_from_kubernetes, value, f"{where}.podSelector")
+        raise ValueError(f"stack outputs: {where}.capacity is not a mapping of size and egresses")
+    at = f"{where}.capacity"
+    capacity = PoolCapacity(_integer(value, "size", at), _integer(value, "egresses", at))
+    if _integer(value, "free", at) != capacity.free:
+        raise ValueError(f"stack outputs: {at}.free is not size less egresses")
+    return capacity
+
+
+def _bandwidth(zone: Mapping[str, Any], where: str) -> Bandwidth | None:
+    """Missing (a stack deployed before the key existed) or null: no limit."""
+    value = zone.get("bandwidth")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValueError(f"stack outputs: {where}.bandwidth is not a mapping of rate and burst")
+    return _validated(Bandwidth.model_validate, value, f"{where}.bandwidth")
+
+
+def _selector(zone: Mapping[str, Any], key: str, where: str) -> LabelSelector | None:
+    """A label selector output; missing or null is None (an empty podSelector takes every pod
+    of the namespace)."""
+    value = zone.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValueError(f"stack outputs: {where}.{key} is not a label selector")
+    return _validated(manifests.label_selector_from_kubernetes, value, f"{where}.{key}")
 
 
 def _ip_ranges(zone: Mapping[str, Any], where: str) -> tuple[IpRange, ...]:

@@ -31,6 +31,8 @@ class TanzuClusterArgs:
     nat_mode: bool = True
     # The local lab: write the guest objects as YAML here; there is no cluster to read.
     render_yaml_to: str | None = None
+    # A zone limits its bandwidth: the AntreaConfig turns EgressTrafficShaping on.
+    traffic_shaping: bool = False
 
 
 class TanzuCluster(pulumi.ComponentResource):
@@ -62,7 +64,7 @@ class TanzuCluster(pulumi.ComponentResource):
         self.tkc: KubernetesObject | None = None
         self._kubeconfig_secret: k8s.core.v1.Secret | None = None
         if cluster.manage:
-            self.tkc = self._declare_cluster(resource_name, cluster, on_supervisor)
+            self.tkc = self._declare_cluster(resource_name, args, on_supervisor)
         # What must exist before anything is attached to the cluster's node segment.
         self.ready: list[pulumi.Resource] = [self.tkc] if self.tkc else []
 
@@ -123,11 +125,12 @@ class TanzuCluster(pulumi.ComponentResource):
         )
 
     def _declare_cluster(
-        self, resource_name: str, cluster: ClusterConfig, on_supervisor: pulumi.ResourceOptions
+        self, resource_name: str, args: TanzuClusterArgs, on_supervisor: pulumi.ResourceOptions
     ) -> KubernetesObject:
+        cluster, shaping = args.cluster, args.traffic_shaping
         antrea_config = KubernetesObject(
             f"{resource_name}-antrea-config",
-            manifests.antrea_config(cluster),
+            manifests.antrea_config(cluster, traffic_shaping=shaping),
             opts=pulumi.ResourceOptions.merge(
                 on_supervisor,
                 # The Supervisor adds its package label and a Cluster ownerReference.
@@ -144,7 +147,7 @@ class TanzuCluster(pulumi.ComponentResource):
         # The TKC waits for this check: never build a cluster on an AntreaConfig whose gate
         # or NSX block the Supervisor's CRD dropped (fixing it later means node reboots).
         tkc["metadata"]["annotations"][manifests.ANTREA_CONFIG_CHECKED] = antrea_config.spec.apply(
-            lambda spec: manifests.check_antrea_config_kept(cluster, spec)
+            lambda spec: manifests.check_antrea_config_kept(cluster, spec, traffic_shaping=shaping)
         )
         return KubernetesObject(
             f"{resource_name}-tkc",

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from antrea_egress.config import IpRange
-from antrea_egress.manifests import NAMESPACE_NAME_LABEL, ip_range_from_antrea
+from antrea_egress.config import NAMESPACE_NAME_LABEL, IpRange, PoolCapacity
+from antrea_egress.config.capacity import pool_size
+from antrea_egress.manifests import ip_range_from_antrea
 from antrea_egress.selectors import pods_text, selector_text
 
 
@@ -68,8 +69,19 @@ def _pool_text(spec: Mapping[str, Any]) -> str:
     return f"{ranges} via {via}"
 
 
+def pool_capacity(spec: Mapping[str, Any], egresses: int) -> PoolCapacity:
+    """An ExternalIPPool's capacity, its size read from the ranges as Antrea spells them."""
+    return PoolCapacity(
+        pool_size(ip_range_from_antrea(r) for r in spec.get("ipRanges") or []), egresses
+    )
+
+
 def _egress_text(spec: Mapping[str, Any]) -> str:
-    return f"{applied_to_text(spec.get('appliedTo'))}, IP from {spec.get('externalIPPool')}"
+    text = f"{applied_to_text(spec.get('appliedTo'))}, IP from {spec.get('externalIPPool')}"
+    limit = spec.get("bandwidth")
+    if limit:
+        text += f", limited to {limit.get('rate')} bit/s (burst {limit.get('burst')} bit)"
+    return text
 
 
 _KINDS: Final[dict[str, Callable[[Mapping[str, Any]], str]]] = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -30,7 +31,7 @@ from antrea_egress.rendering import (
     discovered_segment_path,
 )
 from components import tanzu_cluster
-from egressctl.describe import applied_to_text, kubernetes_detail
+from egressctl.describe import applied_to_text, kubernetes_detail, pool_capacity
 from egressctl.offline import OfflineEngine, OfflineRun, Registration, run_offline
 from egressctl.project import PROJECT_DIR, stack_short_name
 
@@ -112,11 +113,12 @@ def render_stack(stack: str, *, work_dir: Path = PROJECT_DIR) -> Rendering:
     run = run_offline(stack_short_name(stack), engine=RenderEngine(), work_dir=work_dir)
     ordered = apply_order(run)
     supervisor = _supervisor_urn(run)
+    draws = _egresses_per_pool(ordered)
     return Rendering(
         stack=run.stack,
         objects=[_object(r, supervisor) for r in ordered if _is_kubernetes_object(r)],
         nsx_requests=[request for r in ordered for request in _nsx_requests(r)],
-        plan=[_plan_step(r, supervisor) for r in ordered],
+        plan=[_plan_step(r, supervisor, draws) for r in ordered],
         warnings=run.warnings,
     )
 
@@ -233,12 +235,25 @@ def _nsx_requests(record: Registration) -> list[NsxRequest]:
     return rendering.requests(record.name, record.inputs) if rendering else []
 
 
-def _plan_step(record: Registration, supervisor: str) -> PlanStep:
+def _plan_step(record: Registration, supervisor: str, draws: Counter[str]) -> PlanStep:
+    detail = _detail(record)
+    if _kind(record) == "ExternalIPPool" and _is_kubernetes_object(record):
+        name = str((record.inputs.get("metadata") or {}).get("name"))
+        detail += f"; {pool_capacity(record.inputs.get('spec') or {}, draws[name]).text}"
     return PlanStep(
         resource=record.name,
         kind=_kind(record),
         target=_target(record, supervisor),
-        detail=_detail(record),
+        detail=detail,
+    )
+
+
+def _egresses_per_pool(records: list[Registration]) -> Counter[str]:
+    """How many of the rendered Egresses draw on each pool, by the pool's name."""
+    return Counter(
+        str((r.inputs.get("spec") or {}).get("externalIPPool"))
+        for r in records
+        if _is_kubernetes_object(r) and _kind(r) == "Egress"
     )
 
 

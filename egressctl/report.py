@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeAlias
 
 from antrea_egress import manifests, outputs
-from antrea_egress.config import StackConfig
+from antrea_egress.config import PoolCapacity, StackConfig
 from antrea_egress.selectors import pods_text, selector_text
 from egressctl.describe import ip_range_text
 
@@ -40,7 +40,7 @@ class ReportRow:
     cluster: str
     vsphere_namespace: str
     zone: str
-    namespace: str
+    namespace: str | None  # None when namespace_selector picks the namespaces
     pod_selector: str  # label-selector syntax (`app=web`); "" selects every pod of the namespace
     egress_ips: str  # the ranges (a single address alone), plus the assigned IP once known
     assigned_ip: str | None
@@ -50,6 +50,14 @@ class ReportRow:
     tier1: str | None
     nat_mode: bool
     source: str  # SOURCE_CONFIGURATION or SOURCE_OUTPUTS
+    # The namespaces' label selector (`kubernetes.io/metadata.name in (a, b)`; "" takes every
+    # namespace), or None for a zone of one namespace.
+    namespace_selector: str | None = None
+    # The zone's pool: its size in IPs, the Egresses drawing on it and the IPs left free;
+    # None from the outputs of a stack deployed before they were written.
+    pool_size: int | None = None
+    egresses: int | None = None
+    free_ips: int | None = None
 
 
 # --- building rows -------------------------------------------------------------------------
@@ -101,6 +109,11 @@ def _row(
         vsphere_namespace=vsphere_namespace,
         zone=name,
         namespace=summary.namespace,
+        namespace_selector=(
+            selector_text(manifests.label_selector(summary.namespace_selector))
+            if summary.namespace_selector is not None
+            else None
+        ),
         pod_selector=selector_text(manifests.label_selector(summary.pod_selector)),
         egress_ips=egress_ips_text(
             [ip_range_text(item) for item in summary.ip_ranges], summary.egress_ip
@@ -112,6 +125,9 @@ def _row(
         tier1=summary.tier1_path,
         nat_mode=summary.nat_mode,
         source=source,
+        pool_size=summary.capacity.size if summary.capacity else None,
+        egresses=summary.capacity.egresses if summary.capacity else None,
+        free_ips=summary.capacity.free if summary.capacity else None,
     )
 
 
@@ -184,6 +200,7 @@ _MARKDOWN_COLUMNS: Final = (
     "Namespace",
     "Pods",
     "Source IPs",
+    "Pool",
     "Subnet",
     "Gateway",
     "VLAN",
@@ -225,15 +242,30 @@ def _markdown(rows: list[ReportRow], audit: AuditTrail) -> str:
 def _markdown_cells(row: ReportRow) -> tuple[str, ...]:
     return (
         row.zone,
-        row.namespace,
+        namespaces_text(row),
         pods_text(row.pod_selector),
         row.egress_ips,
+        pool_text(row),
         row.cidr,
         row.gateway,
         str(row.vlan),
         row.tier1 or KNOWN_AFTER_DEPLOYMENT,
         "yes (NoSNAT rule)" if row.nat_mode else "no (routed)",
     )
+
+
+def namespaces_text(row: ReportRow) -> str:
+    """The zone's namespace, or the namespaces its selector takes, as a person reads them."""
+    if row.namespace_selector is None:
+        return row.namespace or ""
+    return f"namespaces {row.namespace_selector}" if row.namespace_selector else "every namespace"
+
+
+def pool_text(row: ReportRow) -> str:
+    """`11 IPs, 1 Egress, 10 free`; empty when the outputs did not say."""
+    if row.pool_size is None or row.egresses is None:
+        return ""
+    return PoolCapacity(row.pool_size, row.egresses).text
 
 
 def _markdown_row(cells: Iterable[str]) -> str:

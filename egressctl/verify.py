@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from antrea_egress import manifests, naming, outputs
+from antrea_egress.config import selection
 from antrea_egress.kube import KubeClient, KubeError, KubeNotFoundError
 from egressctl.probe import (
     DEFAULT_IMAGE,
@@ -88,9 +89,17 @@ def _probe_for(name: str, summary: outputs.ZoneSummary[str | None]) -> ZoneProbe
             f"zone {name}: its podSelector has matchExpressions, which a probe pod cannot be "
             "relied on to satisfy; verify this zone from one of its own pods instead"
         )
+    # A namespaceSelector naming namespaces: the probe runs in the first of them.
+    namespaces = selection.named_namespaces(summary.applied_to)
+    if not namespaces:
+        raise ValueError(
+            f"zone {name}: its namespaceSelector picks namespaces by their labels, not by name, "
+            "so a probe pod has no namespace it is sure to be selected in; verify this zone "
+            "from one of its own pods instead"
+        )
     return ZoneProbe(
         zone=name,
-        namespace=summary.namespace,
+        namespace=namespaces[0],
         pod_labels=dict(selector.match_labels),
         egress_name=naming.egress_name(name),
     )

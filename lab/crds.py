@@ -2,8 +2,10 @@
 
 The Supervisor's own AntreaConfig CRD is not public. The lab installs the public tanzu-framework
 CRD either as it is ("public": it prunes EgressSeparateSubnet and the NSX block, as a
-Supervisor with that schema would) or extended by exactly the two fields the program writes
-("keeps": what the field procedure shows a TKG Service 3.2 Supervisor accepting; UNCONFIRMED).
+Supervisor with that schema would) or extended by exactly the fields the program writes that
+it lacks ("keeps": the EgressSeparateSubnet gate and the NSX block, as the field procedure shows
+a TKG Service 3.2 Supervisor accepting, and the EgressTrafficShaping gate a zone's bandwidth
+needs; UNCONFIRMED for a real Supervisor).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
+from antrea_egress.config import AntreaSettings
 from antrea_egress.manifests import ANTREA_NSX_BLOCK
 from lab.kube import LabKube
 
@@ -57,7 +60,8 @@ def antrea_config_crd(schema: AntreaConfigSchema) -> dict[str, Any]:
     for version in extended["spec"]["versions"]:
         spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
         gates = spec["properties"]["antrea"]["properties"]["config"]["properties"]["featureGates"]
-        gates["properties"]["EgressSeparateSubnet"] = {"type": "boolean"}
+        for gate in AntreaSettings.required_gates(traffic_shaping=True):
+            gates["properties"][gate] = {"type": "boolean"}
         spec["properties"][ANTREA_NSX_BLOCK] = {
             "type": "object",
             "properties": {"enable": {"type": "boolean"}},

@@ -23,6 +23,7 @@ How Kubernetes and Antrea spell these values is `antrea_egress.manifests`' busin
 
 from antrea_egress.config import rules
 from antrea_egress.config.access import AccessConfig, read_access_config
+from antrea_egress.config.capacity import PoolCapacity, zone_capacity
 from antrea_egress.config.cluster import (
     AntreaSettings,
     ClusterConfig,
@@ -50,10 +51,11 @@ from antrea_egress.config.limits import (
     ZONE_PREFIX_MAX,
 )
 from antrea_egress.config.loader import load_stack_config, load_stack_file, read_pulumi_config
+from antrea_egress.config.selection import NAMESPACE_NAME_LABEL
 from antrea_egress.config.selectors import LabelSelector, LabelSelectorRequirement
 from antrea_egress.config.sources import parse_stack_yaml
 from antrea_egress.config.stack import StackConfig
-from antrea_egress.config.zones import AppliedTo, IpRange, ZoneConfig
+from antrea_egress.config.zones import AppliedTo, Bandwidth, IpRange, ZoneConfig
 
 __all__ = [
     "AUTO_SEGMENT",
@@ -65,11 +67,13 @@ __all__ = [
     "KEY_ZONES",
     "MAX_ADDRESSES_PER_RANGE",
     "MAX_ZONES_PER_CLUSTER",
+    "NAMESPACE_NAME_LABEL",
     "STACK_KEYS",
     "ZONE_PREFIX_MAX",
     "AccessConfig",
     "AntreaSettings",
     "AppliedTo",
+    "Bandwidth",
     "ClusterConfig",
     "ClusterNetwork",
     "ConfigError",
@@ -78,6 +82,7 @@ __all__ = [
     "LabelSelector",
     "LabelSelectorRequirement",
     "NodePool",
+    "PoolCapacity",
     "StackConfig",
     "ZoneConfig",
     "config_key",
@@ -90,4 +95,5 @@ __all__ = [
     "read_pulumi_config",
     "render_path",
     "rules",
+    "zone_capacity",
 ]

@@ -28,6 +28,7 @@ from antrea_egress.config.limits import (
     DEFAULT_READY_TIMEOUT,
     DEFAULT_SERVICE_CIDRS,
     FEATURE_GATE_EGRESS_SEPARATE_SUBNET,
+    FEATURE_GATE_EGRESS_TRAFFIC_SHAPING,
 )
 from antrea_egress.config.model import ConfigModel
 from antrea_egress.config.rules import Scope
@@ -81,7 +82,20 @@ class AntreaSettings(ConfigModel):
     @property
     def effective_feature_gates(self) -> dict[str, bool]:
         """The gates for the AntreaConfig: the configured ones plus EgressSeparateSubnet."""
-        return {**self.feature_gates, FEATURE_GATE_EGRESS_SEPARATE_SUBNET: True}
+        return {**self.feature_gates, **self.required_gates(traffic_shaping=False)}
+
+    def feature_gates_for(self, *, traffic_shaping: bool) -> dict[str, bool]:
+        """The gates for the AntreaConfig of a stack; with traffic shaping (a zone has a
+        `bandwidth`) EgressTrafficShaping is added too."""
+        return {**self.feature_gates, **self.required_gates(traffic_shaping=traffic_shaping)}
+
+    @staticmethod
+    def required_gates(*, traffic_shaping: bool) -> dict[str, bool]:
+        """The gates the program sets true itself, whatever the configuration says."""
+        gates = {FEATURE_GATE_EGRESS_SEPARATE_SUBNET: True}
+        if traffic_shaping:
+            gates[FEATURE_GATE_EGRESS_TRAFFIC_SHAPING] = True
+        return gates
 
 
 class ClusterConfig(ConfigModel):

@@ -16,10 +16,13 @@ from antrea_egress import addressing, booleans, naming
 from antrea_egress.config.durations import format_go_duration, parse_go_duration
 from antrea_egress.config.limits import (
     AUTO_SEGMENT,
+    MAX_BANDWIDTH,
     MAX_READY_TIMEOUT,
+    MIN_BANDWIDTH,
     MIN_READY_TIMEOUT,
     ZONE_PREFIX_MAX,
 )
+from antrea_egress.config.quantities import quantity_value
 from antrea_egress.config.syntax import (
     dns1123_subdomain_problem,
     feature_gate_problem,
@@ -151,6 +154,23 @@ def _duration(value: object) -> object:
     return value
 
 
+def _bandwidth(value: object) -> object:
+    # A YAML number (100000000, 2e6) is a quantity too; Antrea's field is a string.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"must be a quantity such as 100M, got {value!r}")
+    amount = quantity_value(value)
+    if not MIN_BANDWIDTH <= amount <= MAX_BANDWIDTH:
+        raise ValueError(
+            f"{value} is outside {MIN_BANDWIDTH:,}-{MAX_BANDWIDTH:,} (bits or bits per second): "
+            "antrea-agent programs it in units of 1000 into a 32-bit OVS meter field"
+        )
+    return value
+
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 ObjectName = Annotated[str, AfterValidator(_dns_subdomain)]
 Ipv4Address = Annotated[str, AfterValidator(_ipv4_address)]
@@ -167,3 +187,4 @@ NodePoolReplicas = Annotated[int, BeforeValidator(_integer), AfterValidator(_non
 Vlan = Annotated[int, BeforeValidator(_vlan)]
 GoDuration = Annotated[dt.timedelta, BeforeValidator(_duration)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
+BandwidthQuantity = Annotated[str, BeforeValidator(_bandwidth)]

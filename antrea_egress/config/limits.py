@@ -28,6 +28,15 @@ AUTO_SEGMENT: Final = "auto"
 LAB_STACK: Final = "lab"
 FEATURE_GATE_EGRESS: Final = "Egress"
 FEATURE_GATE_EGRESS_SEPARATE_SUBNET: Final = "EgressSeparateSubnet"
+# An Egress's `bandwidth` is enforced only with this antrea-agent gate (alpha since Antrea 1.14,
+# off by default; Antrea docs/feature-gates.md).
+FEATURE_GATE_EGRESS_TRAFFIC_SHAPING: Final = "EgressTrafficShaping"
+# antrea-agent programs an Egress's bandwidth as an OVS meter in kbit/s: rate and burst are
+# divided by 1000 into 32-bit fields (pkg/agent/controller/egress/egress_controller.go,
+# bandwidthToRateLimitMeter). Below 1k the meter would be 0; beyond the maximum it would wrap.
+BANDWIDTH_UNIT: Final = 1000
+MIN_BANDWIDTH: Final = BANDWIDTH_UNIT
+MAX_BANDWIDTH: Final = (2**32 - 1) * BANDWIDTH_UNIT
 
 # The TKC's own defaults (run.tanzu.vmware.com TanzuKubernetesCluster settings.network).
 DEFAULT_POD_CIDRS: Final = ("192.168.0.0/16",)

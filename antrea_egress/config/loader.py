@@ -26,7 +26,7 @@ import pulumi
 import yaml
 from pydantic import ValidationError
 
-from antrea_egress.config import rules
+from antrea_egress.config import rules, stack_warnings
 from antrea_egress.config.access import check_access
 from antrea_egress.config.cluster import ClusterConfig
 from antrea_egress.config.collector import Collector
@@ -91,6 +91,7 @@ def load_stack_config(
         access,
     )
     out.add(rules.check(rules.Scope.STACK, facts, (), out.key))
+    out.add(stack_warnings.check(facts, out.key), warnings=True)
     if out.problems or cluster is None:
         raise ConfigError(out.problems, out.warnings)
     try:

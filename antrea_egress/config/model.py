@@ -57,6 +57,8 @@ class ConfigModel(BaseModel):
                 continue
             value = getattr(self, name)
             loc: Loc = (*at, to_camel(name))
+            if value is None:  # an optional part not given
+                continue
             if isinstance(value, list):
                 for index, item in enumerate(value):
                     problems += item._problems((*loc, index), key)

@@ -26,15 +26,15 @@ from antrea_egress.config.keys import Loc, Problem
 from antrea_egress.config.model import DEFER_RULES, ConfigModel
 from antrea_egress.config.selectors import LabelSelector, LabelSelectorRequirement
 from antrea_egress.config.stack import StackConfig
-from antrea_egress.config.zones import AppliedTo, IpRange, ZoneConfig
+from antrea_egress.config.zones import AppliedTo, Bandwidth, IpRange, ZoneConfig
 
 _M = TypeVar("_M", bound=ConfigModel)
 
 
 def _all_aliases() -> frozenset[str]:
     models: list[type[BaseModel]] = [
-        IpRange, LabelSelectorRequirement, LabelSelector, AppliedTo, ControlPlane, NodePool,
-        ClusterNetwork, AntreaSettings, ClusterConfig, ZoneConfig, StackConfig,
+        IpRange, LabelSelectorRequirement, LabelSelector, AppliedTo, Bandwidth, ControlPlane,
+        NodePool, ClusterNetwork, AntreaSettings, ClusterConfig, ZoneConfig, StackConfig,
     ]  # fmt: skip
     return frozenset(
         field.alias or name for model in models for name, field in model.model_fields.items()

@@ -33,6 +33,7 @@ class Scope(Enum):
 
     IP_RANGE = "IpRange"
     SELECTOR_REQUIREMENT = "LabelSelectorRequirement"
+    APPLIED_TO = "AppliedTo"
     ZONE = "ZoneConfig"
     CLUSTER_NETWORK = "ClusterNetwork"
     ANTREA = "AntreaSettings"
@@ -58,7 +59,11 @@ class Rule:
 
 
 _RANGE = "zones[].ipRanges[]"
-_SELECTORS = ("zones[].appliedTo.podSelector", "zones[].nodeSelector")
+_SELECTORS = (
+    "zones[].appliedTo.namespaceSelector",
+    "zones[].appliedTo.podSelector",
+    "zones[].nodeSelector",
+)
 
 RULES: Final[tuple[Rule, ...]] = (
     Rule(Scope.IP_RANGE, (_RANGE, f"{_RANGE}.start", f"{_RANGE}.end"),
@@ -69,6 +74,7 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(Scope.SELECTOR_REQUIREMENT,
          tuple(f"{selector}.matchExpressions[].values" for selector in _SELECTORS),
          zone_rules.values_fit_operator),
+    Rule(Scope.APPLIED_TO, ("zones[].appliedTo",), zone_rules.namespace_given_once),
     Rule(Scope.ZONE, ("zones[].gateway",), zone_rules.gateway_inside_subnet),
     Rule(Scope.ZONE, (_RANGE,), zone_rules.ranges_inside_subnet),
     Rule(Scope.ZONE, (_RANGE,), zone_rules.zone_ranges_disjoint),
@@ -89,6 +95,10 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(Scope.STACK, ("zones[].vlan",), stack_rules.vlan_unique_per_parent),
     Rule(Scope.STACK, ("cluster.nodeSegment",), stack_rules.rendering_names_the_node_segment),
     Rule(Scope.STACK, ("zones[].appliedTo.namespace",), stack_rules.demo_namespaces_distinct),
+    Rule(Scope.STACK, ("zones[].appliedTo.namespaceSelector",),
+         stack_rules.demo_zones_name_their_namespace),
+    Rule(Scope.STACK, ("cluster.antrea.featureGates.EgressTrafficShaping",),
+         stack_rules.traffic_shaping_gate_not_disabled),
     Rule(Scope.STACK, (stack_rules.NSX_ALLOW_UNVERIFIED_SSL,),
          stack_rules.unverified_nsx_tls_only_in_a_lab),
 )  # fmt: skip

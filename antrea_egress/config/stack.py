@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from pydantic import Field, PrivateAttr
 
-from antrea_egress.config import rules
+from antrea_egress.config import rules, stack_warnings
 from antrea_egress.config.cluster import ClusterConfig
 from antrea_egress.config.fields import Flag
 from antrea_egress.config.keys import KEY_CLUSTER, KEY_ZONES, KeyFunction, Loc, Problem, config_key
@@ -65,7 +65,15 @@ class StackConfig(ConfigModel):
         )
 
     def _warnings(self, at: Loc, key: KeyFunction) -> list[Problem]:
-        return self.cluster._warnings((*at, KEY_CLUSTER), key)
+        return self.cluster._warnings((*at, KEY_CLUSTER), key) + stack_warnings.check(
+            self.facts, key
+        )
+
+    @property
+    def traffic_shaping(self) -> bool:
+        """Whether a zone limits its bandwidth: the AntreaConfig then needs
+        EgressTrafficShaping."""
+        return any(zone.bandwidth is not None for zone in self.zones)
 
     def effective_parent(self, zone: ZoneConfig) -> str:
         """The zone's parent segment path, or "auto" for the cluster's node segment."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from antrea_egress import naming
+from antrea_egress.config import selection
 from antrea_egress.config.cluster_rules import located_networks
 from antrea_egress.config.keys import (
     KEY_ALLOW_UNVERIFIED_NSX_TLS,
@@ -23,7 +24,13 @@ from antrea_egress.config.keys import (
     Problem,
     zone_loc,
 )
-from antrea_egress.config.limits import AUTO_SEGMENT, LAB_STACK, MAX_ZONES_PER_CLUSTER
+from antrea_egress.config.limits import (
+    AUTO_SEGMENT,
+    FEATURE_GATE_EGRESS_TRAFFIC_SHAPING,
+    LAB_STACK,
+    MAX_ZONES_PER_CLUSTER,
+)
+from antrea_egress.config.selection import Overlap
 from antrea_egress.config.zone_rules import valid_ranges
 from antrea_egress.nsx import settings as nsx_settings
 
@@ -32,7 +39,7 @@ NSX_ALLOW_UNVERIFIED_SSL = nsx_settings.ALLOW_UNVERIFIED_SSL.config_key
 
 if TYPE_CHECKING:
     from antrea_egress.config.cluster import ClusterConfig
-    from antrea_egress.config.zones import ZoneConfig
+    from antrea_egress.config.zones import AppliedTo, ZoneConfig
 
 
 @dataclass(frozen=True)
@@ -121,35 +128,65 @@ def zone_names_unique(facts: StackFacts, at: Loc, key: KeyFunction) -> list[Prob
 
 
 def zones_select_different_pods(facts: StackFacts, at: Loc, key: KeyFunction) -> list[Problem]:
-    """No two zones select the same pods.
+    """No two zones provably select the same pods.
 
     Antrea applies one Egress to a pod, picking at random among several ("If more than one
     Egress applies to a Pod ... the effective egress IP will be selected randomly", Antrea
-    docs/egress.md), while the firewall report would list both zones' ranges for them.
+    docs/egress.md), while the firewall report would list both zones' ranges for them. Refused
+    where it is provable (equal selections, one within the other, or nested pod selections in a
+    namespace both take by name: `antrea_egress.config.selection`); selections that merely may
+    overlap are a warning.
     """
     del at
-    parsed = [
-        (index, zone.applied_to)
-        for index, zone in facts.zones
-        if zone._has("applied_to") and zone.applied_to._has("namespace", "pod_selector")
-    ]
+    parsed = parsed_applied_to(facts)
     problems: list[Problem] = []
     for position, (index, applied_to) in enumerate(parsed):
-        earlier = next(
-            (i for i, other in parsed[:position] if applied_to.selects_the_same_pods_as(other)),
-            None,
-        )
-        if earlier is not None:
+        for earlier, other in parsed[:position]:
+            if not selection.compare(applied_to, other).provable:
+                continue
             problems.append(
-                (
-                    zone_loc(index, "appliedTo"),
-                    f"selects the same pods as {key(zone_loc(earlier, 'appliedTo'))} "
-                    f"(namespace {applied_to.namespace!r}, an equal podSelector): Antrea applies "
-                    "only one Egress to a pod, at random, while the firewall report would list "
-                    "both zones' ranges",
-                )
+                (zone_loc(index, "appliedTo"), _overlap_text(applied_to, other, earlier, key))
             )
+            break
     return problems
+
+
+def parsed_applied_to(facts: StackFacts) -> list[tuple[int, AppliedTo]]:
+    """The zones whose appliedTo parsed whole and names its namespaces once, with their index."""
+    return [
+        (index, zone.applied_to)
+        for index, zone in facts.zones
+        if zone._has("applied_to")
+        and zone.applied_to._has("namespace", "namespace_selector", "pod_selector")
+        and (zone.applied_to.namespace is None) != (zone.applied_to.namespace_selector is None)
+    ]
+
+
+def _overlap_text(applied_to: AppliedTo, other: AppliedTo, earlier: int, key: KeyFunction) -> str:
+    other_key = key(zone_loc(earlier, "appliedTo"))
+    consequence = (
+        "Antrea applies only one Egress to a pod, at random, while the firewall report would "
+        "list both zones' ranges"
+    )
+    if selection.same_pods(applied_to, other):
+        where = (
+            f"namespace {applied_to.namespace!r}"
+            if applied_to.namespace is not None
+            else "an equal namespaceSelector"
+        )
+        return (
+            f"selects the same pods as {other_key} ({where}, an equal podSelector): {consequence}"
+        )
+    overlap = selection.compare(applied_to, other)
+    if overlap is Overlap.FIRST_IN_SECOND:
+        return f"selects only pods that {other_key} selects too: {consequence}"
+    if overlap is Overlap.SECOND_IN_FIRST:
+        return f"selects every pod that {other_key} selects, and more: {consequence}"
+    shared = selection.shared_namespace(applied_to, other)
+    return (
+        f"selects pods that {other_key} selects too, in namespace {shared!r} which both take "
+        f"by name: {consequence}"
+    )
 
 
 # A discovered node segment's id, at its longest: vnet_<uuid>_<n>
@@ -293,6 +330,8 @@ def demo_namespaces_distinct(facts: StackFacts, at: Loc, key: KeyFunction) -> li
         if not zone._has("applied_to") or not zone.applied_to._has("namespace"):
             continue
         namespace = zone.applied_to.namespace
+        if namespace is None:  # demo_zones_name_their_namespace
+            continue
         if namespace in first_use:
             earlier = key(zone_loc(first_use[namespace], "appliedTo", "namespace"))
             problems.append(
@@ -305,3 +344,52 @@ def demo_namespaces_distinct(facts: StackFacts, at: Loc, key: KeyFunction) -> li
         else:
             first_use[namespace] = index
     return problems
+
+
+def demo_zones_name_their_namespace(facts: StackFacts, at: Loc, key: KeyFunction) -> list[Problem]:
+    """With demoWorkloads every zone names its one namespace.
+
+    Demo workloads create the zone's namespace and a Deployment in it; a namespaceSelector
+    names no namespace to create.
+    """
+    del at, key
+    if not facts.demo_workloads:
+        return []
+    return [
+        (
+            zone_loc(index, "appliedTo", "namespaceSelector"),
+            f"{KEY_DEMO_WORKLOADS} creates each zone's namespace and a Deployment in it: give "
+            "this zone a namespace instead",
+        )
+        for index, zone in facts.zones
+        if zone._has("applied_to")
+        and zone.applied_to._has("namespace_selector")
+        and zone.applied_to.namespace_selector is not None
+    ]
+
+
+def traffic_shaping_gate_not_disabled(
+    facts: StackFacts, at: Loc, key: KeyFunction
+) -> list[Problem]:
+    """With a zone's bandwidth the EgressTrafficShaping feature gate is not set false.
+
+    antrea-agent enforces an Egress's bandwidth only with that gate; the program adds it to
+    the AntreaConfig when a zone sets a bandwidth, and a configured false would contradict it.
+    """
+    del at
+    cluster = facts.cluster
+    if cluster is None or not cluster._has("antrea") or not cluster.antrea._has("feature_gates"):
+        return []
+    if cluster.antrea.feature_gates.get(FEATURE_GATE_EGRESS_TRAFFIC_SHAPING) is not False:
+        return []
+    shaped = [index for index, zone in facts.zones if zone._has("bandwidth") and zone.bandwidth]
+    if not shaped:
+        return []
+    gate = (KEY_CLUSTER, "antrea", "featureGates", FEATURE_GATE_EGRESS_TRAFFIC_SHAPING)
+    return [
+        (
+            gate,
+            f"must not be false: {key(zone_loc(shaped[0], 'bandwidth'))} limits its Egress's "
+            "bandwidth, which antrea-agent enforces only with this gate",
+        )
+    ]

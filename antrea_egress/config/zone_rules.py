@@ -16,7 +16,7 @@ from antrea_egress.config.limits import MAX_ADDRESSES_PER_RANGE
 
 if TYPE_CHECKING:
     from antrea_egress.config.selectors import LabelSelectorRequirement
-    from antrea_egress.config.zones import IpRange, ZoneConfig
+    from antrea_egress.config.zones import AppliedTo, IpRange, ZoneConfig
 
 # --- an IP range -----------------------------------------------------------------------------
 
@@ -108,6 +108,26 @@ def values_fit_operator(
         return [((*at, "values"), f"must not be empty for operator {operator}")]
     if operator in ("Exists", "DoesNotExist") and requirement.values:
         return [((*at, "values"), f"must be empty for operator {operator}")]
+    return []
+
+
+# --- the pods a zone applies to ---------------------------------------------------------------
+
+
+def namespace_given_once(applied_to: AppliedTo, at: Loc, key: KeyFunction) -> list[Problem]:
+    """An appliedTo names either one namespace or a namespaceSelector.
+
+    One namespace by name, or several through a selector; both at once would be ambiguous
+    (Antrea would AND them), neither selects pods of every namespace, which a zone never means.
+    """
+    del key
+    if not applied_to._has("namespace", "namespace_selector"):
+        return []
+    given = [applied_to.namespace is not None, applied_to.namespace_selector is not None]
+    if all(given):
+        return [(at, "give either namespace or namespaceSelector, not both")]
+    if not any(given):
+        return [(at, "give namespace (one namespace) or namespaceSelector (several)")]
     return []
 
 

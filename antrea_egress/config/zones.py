@@ -9,6 +9,7 @@ from pydantic import Field
 
 from antrea_egress import addressing
 from antrea_egress.config.fields import (
+    BandwidthQuantity,
     DnsLabel,
     Ipv4Address,
     Ipv4Cidr,
@@ -69,18 +70,26 @@ class IpRange(ConfigModel):
 
 
 class AppliedTo(ConfigModel):
-    """The Pods of one namespace whose traffic leaves through the zone's egress IP."""
+    """The Pods whose traffic leaves through the zone's egress IP: those of one `namespace`,
+    or of every namespace a `namespaceSelector` selects (exactly one of the two)."""
 
-    _nested: ClassVar[tuple[str, ...]] = ("pod_selector",)
+    _scope: ClassVar[Scope | None] = Scope.APPLIED_TO
+    _nested: ClassVar[tuple[str, ...]] = ("namespace_selector", "pod_selector")
 
-    namespace: DnsLabel
+    namespace: DnsLabel | None = None
+    namespace_selector: LabelSelector | None = None
     pod_selector: LabelSelector = Field(default_factory=LabelSelector)
 
-    def selects_the_same_pods_as(self, other: AppliedTo) -> bool:
-        return (
-            self.namespace == other.namespace
-            and self.pod_selector.requirements == other.pod_selector.requirements
-        )
+
+class Bandwidth(ConfigModel):
+    """The Egress's traffic shaping: the zone's pods share one limit (Antrea's `bandwidth`).
+
+    `rate` in bits per second and `burst` in bits, as Kubernetes quantities (`100M`, `1G`);
+    antrea-agent enforces them only with the EgressTrafficShaping feature gate.
+    """
+
+    rate: BandwidthQuantity
+    burst: BandwidthQuantity
 
 
 class ZoneConfig(ConfigModel):
@@ -97,6 +106,7 @@ class ZoneConfig(ConfigModel):
     applied_to: AppliedTo
     node_selector: LabelSelector = Field(default_factory=LabelSelector)
     parent_segment: SegmentPath | None = None
+    bandwidth: Bandwidth | None = None
 
     @property
     def network(self) -> ipaddress.IPv4Network:

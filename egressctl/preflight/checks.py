@@ -165,6 +165,13 @@ CHECKS: tuple[Check, ...] = (
         supervisor.cluster_made,
     ),
     Check(
+        "guest-traffic-shaping-gate",
+        G,
+        "EgressTrafficShaping is on in the agents if a zone has a bandwidth",
+        guest.guest_traffic_shaping_gate,
+        supervisor.cluster_made,
+    ),
+    Check(
         "guest-pools",
         G,
         "each pool keeps subnetInfo",

@@ -17,7 +17,10 @@ import yaml
 
 from antrea_egress import manifests, naming
 from antrea_egress.config import MAX_ZONES_PER_CLUSTER, IpRange, ZoneConfig
-from antrea_egress.config.limits import FEATURE_GATE_EGRESS_SEPARATE_SUBNET
+from antrea_egress.config.limits import (
+    FEATURE_GATE_EGRESS_SEPARATE_SUBNET,
+    FEATURE_GATE_EGRESS_TRAFFIC_SHAPING,
+)
 from antrea_egress.kube import KubeClient, KubeError
 from antrea_egress.manifests import ANTREA_API, ANTREA_SUBNET_INFO_SINCE, PoolPrunedError
 from egressctl.preflight.context import PreflightContext
@@ -85,8 +88,14 @@ def _tuple(text: str) -> tuple[int, int]:
     return major, minor
 
 
-def guest_egress_gate(ctx: PreflightContext) -> Outcome:
-    config_map = guest(ctx).get_optional(ANTREA_CONFIG_MAP)
+def agent_feature_gates(ctx: PreflightContext) -> Mapping[str, Any] | Outcome:
+    """The agents' `featureGates`, read once per run; or the failed outcome saying why they
+    cannot be read, which every check of a gate reports."""
+    return ctx.once("agent-feature-gates", lambda: _agent_feature_gates(guest(ctx)))
+
+
+def _agent_feature_gates(client: KubeClient) -> Mapping[str, Any] | Outcome:
+    config_map = client.get_optional(ANTREA_CONFIG_MAP)
     text = ((config_map or {}).get("data") or {}).get(ANTREA_AGENT_CONF)
     if text is None:
         return failed(
@@ -94,9 +103,16 @@ def guest_egress_gate(ctx: PreflightContext) -> Outcome:
             "check how Antrea is configured in the cluster (`antctl get featuregates`)",
         )
     try:
-        gates = (yaml.safe_load(text) or {}).get("featureGates") or {}
+        gates: Mapping[str, Any] = (yaml.safe_load(text) or {}).get("featureGates") or {}
     except (yaml.YAMLError, AttributeError):
         return failed(f"{ANTREA_AGENT_CONF} is not a YAML mapping", "check the Antrea package")
+    return gates
+
+
+def guest_egress_gate(ctx: PreflightContext) -> Outcome:
+    gates = agent_feature_gates(ctx)
+    if isinstance(gates, Outcome):
+        return gates
     return _gate_outcome(gates, antrea_version(ctx))
 
 
@@ -117,6 +133,34 @@ _GATE_FIX = (
     "the AntreaConfig's gates did not reach the cluster: check the AntreaConfig on the "
     "Supervisor (supervisor-antrea-config); its agents need a restart after a change"
 )
+
+
+def guest_traffic_shaping_gate(ctx: PreflightContext) -> Outcome:
+    """With a zone's bandwidth, the agents' EgressTrafficShaping gate is on: antrea-agent
+    enforces `spec.bandwidth` only then (alpha since Antrea 1.14, off by default:
+    docs/antrea-and-tanzu.md), and the Egress is accepted either way, so nothing else says
+    that the limit is not applied."""
+    limited = [zone.name for zone in ctx.config.zones if zone.bandwidth is not None]
+    if not limited:
+        return passed("no zone has a bandwidth: the gate is not needed")
+    gates = agent_feature_gates(ctx)
+    if isinstance(gates, Outcome):
+        return gates
+    gate, value = (
+        FEATURE_GATE_EGRESS_TRAFFIC_SHAPING,
+        gates.get(FEATURE_GATE_EGRESS_TRAFFIC_SHAPING),
+    )
+    zones = f"zones with a bandwidth: {', '.join(limited)}"
+    if value is True:
+        return passed(f"{gate}: true in the agents' configuration ({zones})")
+    said = "not set (off by default)" if value is None else str(value).lower()
+    fix = (
+        _GATE_FIX
+        if ctx.config.cluster.manage
+        else f"turn {gate} on in the cluster's Antrea (cluster.manage is false: the program "
+        "does not write its AntreaConfig); its agents need a restart after a change"
+    )
+    return failed(f"{gate}: {said} in the agents' configuration; {zones}", fix)
 
 
 def guest_pools(ctx: PreflightContext) -> Outcome:

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from antrea_egress import discovery, manifests, naming
-from antrea_egress.config import AUTO_SEGMENT
+from antrea_egress.config import AUTO_SEGMENT, AntreaSettings
 from antrea_egress.kube import KubeError, KubeNotFoundError
 from antrea_egress.manifests import (
     ANTREA_CONFIG_API,
@@ -305,40 +305,38 @@ def _dry_run_refused(error: KubeError, what: str, constant: str) -> Outcome:
 
 def supervisor_antrea_config(ctx: PreflightContext) -> Outcome:
     """Settles docs/antrea-and-tanzu.md §5.1: whether the Supervisor's AntreaConfig CRD keeps
-    the EgressSeparateSubnet gate and the NSX block, and how it spells that block."""
-    cluster = ctx.config.cluster
+    the EgressSeparateSubnet gate (and EgressTrafficShaping when a zone has a bandwidth) and
+    the NSX block, and how it spells that block: the AntreaConfig the program writes."""
+    cluster, shaping = ctx.config.cluster, ctx.config.traffic_shaping
     name = naming.antrea_config_name(cluster.name)
     collection = ANTREA_CONFIGS.format(namespace=ctx.namespace)
     stored = ctx.supervisor.get_optional(f"{collection}/{name}")
     if stored is not None:
         try:
-            manifests.check_antrea_config_kept(cluster, stored.get("spec"))
+            manifests.check_antrea_config_kept(cluster, stored.get("spec"), traffic_shaping=shaping)
         except AntreaConfigPrunedError as error:
             return failed(str(error), "see the message")
         return passed(f"the stored AntreaConfig {name} keeps the gate and spec.{ANTREA_NSX_BLOCK}")
-    body = manifests.antrea_config(cluster)
+    body = manifests.antrea_config(cluster, traffic_shaping=shaping)
     body["spec"][PUBLIC_CRD_NSX_BLOCK] = dict(body["spec"][ANTREA_NSX_BLOCK])
     try:
         answer = ctx.supervisor.dry_run_create(collection, body, field_validation="Ignore")
     except KubeError as error:
         return _dry_run_refused(error, f"the AntreaConfig {name}", "manifests.antrea_config")
-    return _antrea_config_outcome(name, answer.get("spec") or {})
+    required = AntreaSettings.required_gates(traffic_shaping=shaping)
+    return _antrea_config_outcome(name, answer.get("spec") or {}, list(required))
 
 
-def _antrea_config_outcome(name: str, spec: dict[str, Any]) -> Outcome:
+def _antrea_config_outcome(name: str, spec: dict[str, Any], required: list[str]) -> Outcome:
     gates = ((spec.get("antrea") or {}).get("config") or {}).get("featureGates") or {}
-    gate_kept = gates.get("EgressSeparateSubnet") is True
+    dropped = [gate for gate in required if gates.get(gate) is not True]
     spellings = [key for key in (ANTREA_NSX_BLOCK, PUBLIC_CRD_NSX_BLOCK) if key in spec]
     blocks = " and ".join(f"spec.{key}" for key in spellings) or "no NSX block"
-    evidence = (
-        f"a dry run of AntreaConfig {name} keeps: gate EgressSeparateSubnet "
-        f"{'yes' if gate_kept else 'NO'}; {blocks}"
-    )
-    if gate_kept and ANTREA_NSX_BLOCK in spellings:
+    kept = ", ".join(f"gate {gate} {'NO' if gate in dropped else 'yes'}" for gate in required)
+    evidence = f"a dry run of AntreaConfig {name} keeps: {kept}; {blocks}"
+    if not dropped and ANTREA_NSX_BLOCK in spellings:
         return passed(evidence)
-    fixes = []
-    if not gate_kept:
-        fixes.append("this Supervisor's AntreaConfig CRD has no EgressSeparateSubnet gate")
+    fixes = [f"this Supervisor's AntreaConfig CRD has no {gate} gate" for gate in dropped]
     if ANTREA_NSX_BLOCK not in spellings:
         fixes.append(
             f"set manifests.ANTREA_NSX_BLOCK to {spellings[0]!r}"

@@ -15,7 +15,9 @@ pkg/controller/egress and pkg/agent/controller/egress):
 - a pool exhausted gives `IPAllocated=False` too.
 
 It does not: move IPs between Nodes on failure (memberlist), program Nodes, honour `egressIP`
-set by a user outside any pool, or implement bandwidth shaping.
+set by a user outside any pool, implement bandwidth shaping (`spec.bandwidth` is stored, not
+enforced), select pods by `appliedTo` (nor compute EgressGroups), or write a pool's
+`status.usage`.
 """
 
 from __future__ import annotations

@@ -47,6 +47,13 @@ HOST_BITS_WARNING = (
     "antrea-egress:cluster.network.services[0]: 10.196.0.0/12 has host bits set; "
     "the network is 10.192.0.0/12 (the TKC accepts it)"
 )
+# The field procedure's staging pool is one address, which its Egress takes.
+FULL_POOL_WARNING = (
+    "antrea-egress:zones[1].ipRanges: leaves the pool without a free IP (1 IP, 1 Egress, "
+    "0 free): another Egress on it would get no IP (Antrea: IPAllocated False); add an address "
+    "to keep one spare"
+)
+FIELD_PROCEDURE_WARNINGS = [HOST_BITS_WARNING, FULL_POOL_WARNING]
 
 
 def field_procedure() -> Raw:
@@ -197,7 +204,7 @@ def problems_of(raw: Raw) -> list[str]:
 def test_field_procedure_values_pass_with_exactly_the_host_bits_warning() -> None:
     stack, warnings = load_stack_config(field_procedure())
 
-    assert warnings == [HOST_BITS_WARNING]
+    assert warnings == FIELD_PROCEDURE_WARNINGS
     assert stack.nat_mode is True
     assert stack.demo_workloads is False
     assert stack.cluster.name == "tkc-test01"
@@ -232,7 +239,7 @@ def test_field_procedure_values_pass_with_exactly_the_host_bits_warning() -> Non
     }
     assert manifests.label_selector(prod.node_selector) == {}
     assert stack.effective_parent(prod) == "auto"
-    assert stack.warnings() == [HOST_BITS_WARNING]
+    assert stack.warnings() == FIELD_PROCEDURE_WARNINGS
 
 
 def test_json_strings_as_pulumi_config_gives_them_parse_like_objects() -> None:
@@ -698,7 +705,8 @@ def test_good_values_pass(
     stack, warnings = load_stack_config(apply(*mutations))
 
     assert check(stack)
-    assert warnings == [HOST_BITS_WARNING]
+    # The staging pool stays full unless a case changes the zones.
+    assert warnings in ([HOST_BITS_WARNING], FIELD_PROCEDURE_WARNINGS)
 
 
 # --- manage: false ------------------------------------------------------------------------------
@@ -716,7 +724,8 @@ def test_unmanaged_cluster_needs_only_name_and_namespace() -> None:
     # zones in 10.100/16 are not checked against the default 10.96.0.0/12, and that is said
     assert warnings == [
         "antrea-egress:cluster.network: not given: zone CIDRs are not checked against the "
-        "existing cluster's pod and service CIDRs; give them here"
+        "existing cluster's pod and service CIDRs; give them here",
+        FULL_POOL_WARNING,
     ]
 
 
@@ -732,6 +741,7 @@ def test_unmanaged_cluster_warns_about_ignored_fields() -> None:
             "nor its AntreaConfig"
             for key in ("tkr", "controlPlane", "nodePools", "antrea")
         ),
+        FULL_POOL_WARNING,
     ]
 
 
@@ -786,7 +796,7 @@ def test_error_text_is_one_line_per_problem_without_pydantic_decoration() -> Non
     assert all(line.startswith(P) for line in text.splitlines())
     for pydantic_text in ("validation error", "Value error", "errors.pydantic.dev", "type="):
         assert pydantic_text not in text
-    assert first.value.warnings == [HOST_BITS_WARNING]
+    assert first.value.warnings == FIELD_PROCEDURE_WARNINGS
 
 
 def test_keys_follow_the_project_name() -> None:
@@ -1116,7 +1126,7 @@ def test_other_namespaces_are_ignored_with_a_warning(key: str) -> None:
     assert warnings == [
         f"{key}: ignored: nothing in this program reads the namespace {namespace!r} (it reads "
         "antrea-egress, kubernetes, nsxt and pulumi)",
-        HOST_BITS_WARNING,
+        *FIELD_PROCEDURE_WARNINGS,
     ]
 
 
@@ -1314,12 +1324,22 @@ def test_two_zones_selecting_the_same_pods_are_refused_naming_both(
     [
         {"namespace": "staging", "podSelector": {"app": "web"}},  # the field procedure
         {"namespace": "prod", "podSelector": {"app": "api"}},
-        {"namespace": "prod", "podSelector": {"app": "web", "tier": "a"}},
     ],
 )
 def test_zones_selecting_different_pods_pass(applied_to: dict[str, Any]) -> None:
     stack, _ = load_stack_config(apply(zone(1, "appliedTo", value=applied_to)))
     assert stack.zones[1].applied_to.namespace == applied_to["namespace"]
+
+
+def test_a_zone_selecting_only_pods_another_zone_selects_is_refused() -> None:
+    """Every pod of zone 1 (app=web, tier=a in prod) is also zone 0's (app=web in prod)."""
+    narrower = {"namespace": "prod", "podSelector": {"app": "web", "tier": "a"}}
+
+    assert problems_of(apply(zone(1, "appliedTo", value=narrower))) == [
+        f"{P}zones[1].appliedTo: selects only pods that {P}zones[0].appliedTo selects too: "
+        "Antrea applies only one Egress to a pod, at random, while the firewall report would "
+        "list both zones' ranges"
+    ]
 
 
 # --- the smallest zone ------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from antrea_egress.config import (
 )
 from antrea_egress.config.model import STACK_ACCESS
 from tests.antrea_egress.test_config import (
-    HOST_BITS_WARNING,
+    FIELD_PROCEDURE_WARNINGS,
     NODE_SEGMENT,
     Mutation,
     P,
@@ -72,6 +72,16 @@ def staging_on(cidr: str, gateway: str, address: str) -> tuple[Mutation, ...]:
     )
 
 
+POD = {"x": "y"}
+SELECTED = {
+    "namespaceSelector": {
+        "matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["staging", "qa"]},
+        ]
+    },
+    "podSelector": {"app": "web"},
+}
+LIMITED = zone(0, "bandwidth", value={"rate": "100M", "burst": "200M"})
 LONG_NAMES = (cluster("name", value="c" * 63), cluster("vsphereNamespace", value="n" * 63))
 
 
@@ -133,6 +143,15 @@ CASES = [
           zone(1, "appliedTo", value={"namespace": "prod", "podSelector": {"app": "api"}})),
          (put("demoWorkloads", value=True),
           zone(1, "appliedTo", value={"namespace": "staging", "podSelector": {"app": "api"}}))),
+    Case("namespace_given_once",
+         (zone(1, "appliedTo", value={"namespace": "staging", "namespaceSelector": {"a": "b"}}),),
+         (zone(1, "appliedTo", value={"namespaceSelector": {"a": "b"}, "podSelector": POD}),)),
+    Case("demo_zones_name_their_namespace",
+         (put("demoWorkloads", value=True), zone(1, "appliedTo", value=SELECTED)),
+         (put("demoWorkloads", value=False), zone(1, "appliedTo", value=SELECTED))),
+    Case("traffic_shaping_gate_not_disabled",
+         (LIMITED, cluster("antrea", "featureGates", "EgressTrafficShaping", value=False)),
+         (LIMITED, cluster("antrea", "featureGates", "EgressTrafficShaping", value=True))),
 ]
 # fmt: on
 
@@ -285,7 +304,7 @@ def test_demo_workloads_with_a_bad_namespace_is_a_problem_of_that_key_not_a_cras
         f"{P}zones[0].appliedTo.namespace",
         f"{P}zones[1].appliedTo.namespace",
     ]
-    assert info.value.warnings == [HOST_BITS_WARNING]
+    assert info.value.warnings == FIELD_PROCEDURE_WARNINGS
 
 
 # --- a rule skips what failed to parse: one problem per bad field, and no crash --------------

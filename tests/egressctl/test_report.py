@@ -48,6 +48,10 @@ EXPECTED = {
         "tier1": None,
         "nat_mode": True,
         "source": SOURCE_CONFIGURATION,
+        "namespace_selector": None,
+        "pool_size": 11,
+        "egresses": 1,
+        "free_ips": 10,
     },
     "staging": {
         "cluster": "tkc-staging01",
@@ -63,6 +67,10 @@ EXPECTED = {
         "tier1": None,
         "nat_mode": True,
         "source": SOURCE_CONFIGURATION,
+        "namespace_selector": None,
+        "pool_size": 1,  # its one address, which its Egress takes
+        "egresses": 1,
+        "free_ips": 0,
     },
 }
 
@@ -232,10 +240,10 @@ Traffic from the selected pods of each namespace arrives from the listed source 
 which lie in the zone's subnet and are routed over the zone's gateway and VLAN \
 (NSX child segment); allow these sources instead of the cluster's node IPs.
 
-| Zone | Namespace | Pods | Source IPs | Subnet | Gateway | VLAN | Tier-1 | NAT mode |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
-| prod | prod | app=web | 10.100.5.10-10.100.5.20 | 10.100.5.0/25 | 10.100.5.1 | 110 \
-| known after deployment | yes (NoSNAT rule) |
+| Zone | Namespace | Pods | Source IPs | Pool | Subnet | Gateway | VLAN | Tier-1 | NAT mode |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| prod | prod | app=web | 10.100.5.10-10.100.5.20 | 11 IPs, 1 Egress, 10 free | 10.100.5.0/25 \
+| 10.100.5.1 | 110 | known after deployment | yes (NoSNAT rule) |
 """
 
 
@@ -249,7 +257,8 @@ def test_markdown_of_the_staging_stack() -> None:
     assert text.startswith("# Firewall change request: egress source IPs of tkc-staging01\n")
     assert "- Cluster: tkc-staging01 (vSphere Namespace staging)" in text
     assert (
-        "| staging | staging | app=web | 10.100.5.130 | 10.100.5.128/30 "
+        "| staging | staging | app=web | 10.100.5.130 | 1 IP, 1 Egress, 0 free "
+        "| 10.100.5.128/30 "
         f"| 10.100.5.129 | 120 | {KNOWN_AFTER_DEPLOYMENT} | yes (NoSNAT rule) |"
     ) in text
 
@@ -261,7 +270,7 @@ def test_markdown_of_outputs_shows_tier1_and_assigned_ip() -> None:
 
     assert "- Generated from: stack outputs" in text
     assert (
-        "| prod | prod | app=web | 10.100.5.10-10.100.5.20 (assigned: 10.100.5.10) "
+        "| prod | prod | app=web | 10.100.5.10-10.100.5.20 (assigned: 10.100.5.10) |  "
         f"| 10.100.5.0/25 | 10.100.5.1 | 110 | {TIER1} | no (routed) |"
     ) in text
 
@@ -392,3 +401,66 @@ def test_machine_formats_carry_the_trail_on_every_row() -> None:
 def test_a_generation_time_without_timezone_is_refused() -> None:
     with pytest.raises(ValueError, match="needs a timezone"):
         AuditTrail(datetime(2026, 12, 7, 4, 16, 55), COMMIT)  # no tzinfo: the point
+
+
+# --- a zone of several namespaces -------------------------------------------------------------
+
+TEAMS = {
+    "matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["qa", "staging"]}
+    ]
+}
+
+
+def test_a_zone_of_several_namespaces_shows_its_selector_in_every_format() -> None:
+    rows = rows_from_outputs(
+        stack_outputs({"prod": zone_output(namespace=None, namespaceSelector=TEAMS)})
+    )
+    (row,) = rows
+
+    assert (row.namespace, row.namespace_selector) == (
+        None,
+        "kubernetes.io/metadata.name in (qa, staging)",
+    )
+    assert (
+        "| prod | namespaces kubernetes.io/metadata.name in (qa, staging) | app=web |"
+        in render_report(rows, "md")
+    )
+    header, line = render_report(rows, "csv").splitlines()
+    record = dict(zip(header.split(","), next(csv.reader([line])), strict=True))
+    assert (record["namespace"], record["namespace_selector"]) == (
+        "",
+        "kubernetes.io/metadata.name in (qa, staging)",
+    )
+
+
+def test_an_empty_namespace_selector_is_every_namespace() -> None:
+    rows = rows_from_outputs(
+        stack_outputs({"prod": zone_output(namespace=None, namespaceSelector={})})
+    )
+
+    assert "| prod | every namespace | app=web |" in render_report(rows, "md")
+
+
+# --- capacity ---------------------------------------------------------------------------------
+
+
+def test_the_pool_capacity_from_the_outputs_reaches_every_format() -> None:
+    capacity = {"size": 11, "egresses": 1, "free": 10}
+    rows = rows_from_outputs(stack_outputs({"prod": zone_output(capacity=capacity)}))
+
+    assert "| 10.100.5.10-10.100.5.20 (assigned: 10.100.5.10) | 11 IPs, 1 Egress, 10 free |" in (
+        render_report(rows, "md")
+    )
+    (record,) = json.loads(render_report(rows, "json"))
+    assert (record["pool_size"], record["egresses"], record["free_ips"]) == (11, 1, 10)
+
+
+def test_outputs_without_capacity_leave_the_pool_cell_empty() -> None:
+    """A stack deployed before the key existed."""
+    (row,) = rows_from_outputs(stack_outputs({"prod": zone_output()}))
+
+    assert (row.pool_size, row.egresses, row.free_ips) == (None, None, None)
+    assert "| 10.100.5.10-10.100.5.20 (assigned: 10.100.5.10) |  | 10.100.5.0/25 |" in (
+        render_report([row], "md")
+    )

@@ -172,6 +172,22 @@ def test_match_expressions_are_refused_naming_the_zone() -> None:
         probes_from_outputs(outputs("prod", podSelector=selector))
 
 
+def test_a_zone_of_several_named_namespaces_is_probed_in_the_first_of_them() -> None:
+    names = {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["qa", "dev"]}
+    stack = outputs("prod", namespace=None, namespaceSelector={"matchExpressions": [names]})
+
+    (probe,) = probes_from_outputs(stack)
+
+    assert probe == ZoneProbe("prod", "dev", {"app": "web"}, "egress-prod")
+
+
+def test_a_zone_selecting_namespaces_by_label_is_refused_naming_the_zone() -> None:
+    stack = outputs("prod", namespace=None, namespaceSelector={"matchLabels": {"team": "pay"}})
+
+    with pytest.raises(ValueError, match="zone prod: its namespaceSelector picks namespaces by"):
+        probes_from_outputs(stack)
+
+
 @pytest.mark.parametrize(
     ("stack", "message"),
     [

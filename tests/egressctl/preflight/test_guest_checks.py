@@ -192,3 +192,64 @@ def test_egress_subnets_within_antrea_s_twenty(deployed: World) -> None:
     outcome = deployed.check("guest-egress-subnets")
     assert outcome.status == Status.FAIL
     assert "21 in all, Antrea handles 20" in outcome.evidence
+
+
+# --- a zone's bandwidth needs EgressTrafficShaping in the agents -----------------------------
+
+LIMIT = {"rate": "100M", "burst": "200M"}
+SEPARATE = "featureGates:\n  EgressSeparateSubnet: true\n"
+
+
+def limit_payments(world: World) -> None:
+    zones = [dict(z) for z in world.values["antrea-egress:zones"]]
+    zones[0]["bandwidth"] = LIMIT
+    world.set("zones", zones)
+
+
+@pytest.mark.parametrize(
+    ("conf", "status", "evidence"),
+    [
+        (SEPARATE + "  EgressTrafficShaping: true\n", Status.PASS,
+         "EgressTrafficShaping: true in the agents' configuration (zones with a bandwidth: "
+         "payments)"),
+        (SEPARATE + "  EgressTrafficShaping: false\n", Status.FAIL,
+         "EgressTrafficShaping: false in the agents' configuration; zones with a bandwidth: "
+         "payments"),
+        (SEPARATE, Status.FAIL,
+         "EgressTrafficShaping: not set (off by default) in the agents' configuration; zones "
+         "with a bandwidth: payments"),
+        ("- not a mapping\n", Status.FAIL, "antrea-agent.conf is not a YAML mapping"),
+    ],
+)  # fmt: skip
+def test_traffic_shaping_gate_with_a_bandwidth(
+    deployed: World, conf: str, status: Status, evidence: str
+) -> None:
+    limit_payments(deployed)
+    seed_guest(deployed.guest, agent_conf=conf)
+
+    outcome = deployed.check("guest-traffic-shaping-gate")
+
+    assert (outcome.status, outcome.evidence) == (status, evidence)
+
+
+def test_traffic_shaping_gate_is_not_needed_without_a_bandwidth(deployed: World) -> None:
+    outcome = deployed.check("guest-traffic-shaping-gate")
+
+    assert outcome.status == Status.PASS
+    assert outcome.evidence == "no zone has a bandwidth: the gate is not needed"
+
+
+def test_traffic_shaping_gate_on_an_unmanaged_cluster_says_the_gate_is_the_user_s(
+    deployed: World,
+) -> None:
+    limit_payments(deployed)
+    deployed.set("cluster", {"name": CLUSTER, "vsphereNamespace": NAMESPACE, "manage": False})
+
+    outcome = deployed.check("guest-traffic-shaping-gate")
+
+    assert outcome.status == Status.FAIL
+    assert "cluster.manage is false" in outcome.fix
+
+
+def test_traffic_shaping_gate_waits_for_the_cluster(site: World) -> None:
+    assert "does not exist yet" in str(site.waits_for("guest-traffic-shaping-gate"))

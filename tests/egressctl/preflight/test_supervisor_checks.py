@@ -310,3 +310,50 @@ def test_a_kubeconfig_secret_that_is_not_a_kubeconfig_fails(deployed: World, val
     outcome = deployed.check("supervisor-kubeconfig")
     assert outcome.status == Status.FAIL
     assert outcome.evidence.startswith("not checked: ")
+
+
+# --- a zone's bandwidth: the AntreaConfig the program writes carries EgressTrafficShaping ---
+
+
+def limit_payments(world: World) -> None:
+    zones = [dict(z) for z in world.values["antrea-egress:zones"]]
+    zones[0]["bandwidth"] = {"rate": "100M", "burst": "200M"}
+    world.set("zones", zones)
+
+
+def test_with_a_bandwidth_the_dry_run_carries_the_traffic_shaping_gate(site: World) -> None:
+    limit_payments(site)
+
+    outcome = site.check("supervisor-antrea-config")
+
+    assert outcome.status == Status.PASS
+    assert (
+        "keeps: gate EgressSeparateSubnet yes, gate EgressTrafficShaping yes; spec.antreaNSX"
+        in outcome.evidence
+    )
+
+
+def test_a_crd_dropping_the_traffic_shaping_gate_fails_naming_it(site: World) -> None:
+    def drop_shaping(path: str, obj: dict[str, Any]) -> dict[str, Any]:
+        if path.endswith("/antreaconfigs"):
+            obj["spec"]["antrea"]["config"]["featureGates"].pop("EgressTrafficShaping", None)
+        return obj
+
+    limit_payments(site)
+    site.supervisor.admission = drop_shaping
+
+    outcome = site.check("supervisor-antrea-config")
+
+    assert outcome.status == Status.FAIL
+    assert "gate EgressTrafficShaping NO" in outcome.evidence
+    assert "no EgressTrafficShaping gate" in outcome.fix
+
+
+def test_a_stored_antrea_config_without_the_traffic_shaping_gate_fails(deployed: World) -> None:
+    """The stored AntreaConfig was written before a zone had a bandwidth."""
+    limit_payments(deployed)
+
+    outcome = deployed.check("supervisor-antrea-config")
+
+    assert outcome.status == Status.FAIL
+    assert "EgressTrafficShaping" in outcome.evidence
