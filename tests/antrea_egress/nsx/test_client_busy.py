@@ -29,11 +29,10 @@ pytestmark = pytest.mark.timeout(10)
 TWO_ATTEMPTS = RetryPolicy(max_attempts=2, initial_backoff=0.01, max_backoff=0.01, deadline=60)
 
 
-@pytest.mark.parametrize("status", [429, 503])
-def test_a_poll_refused_as_busy_past_its_retries_is_tried_again_next_round(
-    make_client: Any, clock: FakeClock, status: int
+def test_a_poll_refused_as_overloaded_past_its_attempts_is_tried_again_next_round(
+    make_client: Any, clock: FakeClock
 ) -> None:
-    busy = nsx_error(status, status, "busy")
+    busy = nsx_error(503, 503, "overloaded")
     script = Script([busy, busy, realized("REALIZED")])
     client = make_client(script, retry=TWO_ATTEMPTS, realization_first_interval=0.5)
 
@@ -43,10 +42,35 @@ def test_a_poll_refused_as_busy_past_its_retries_is_tried_again_next_round(
     assert clock.sleeps[0] == 0.5 and len(clock.sleeps) == 3
 
 
+def test_a_poll_rate_limited_past_its_deadline_is_tried_again_next_round(
+    make_client: Any, clock: FakeClock
+) -> None:
+    # 429s until the first round's request deadline has passed, then REALIZED.
+    started = clock.now
+    first_round_over = started + 0.5 + 0.05
+    seen_after: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if clock.now <= first_round_over:
+            return nsx_error(429, 429, "slow down")
+        seen_after.append(clock.now - started)
+        return realized("REALIZED")
+
+    policy = RetryPolicy(max_attempts=2, initial_backoff=0.01, max_backoff=0.01, deadline=0.05)
+    client = make_client(answer, retry=policy, realization_first_interval=0.5)
+
+    client.wait_realized(SEGMENT)
+
+    # The second round, half as late again as the first: 0.75 s after the writes.
+    assert seen_after == [pytest.approx(0.75)]
+
+
 def test_a_manager_busy_until_the_timeout_names_the_refusal(make_client: Any) -> None:
     script = Script([nsx_error(429, 429, "slow down")])
+    # 429s are bounded by the request's deadline alone: a short one keeps the loop short.
+    policy = RetryPolicy(max_attempts=2, initial_backoff=0.01, max_backoff=0.01, deadline=0.05)
     client = make_client(
-        script, retry=TWO_ATTEMPTS, realization_timeout=2.0, realization_first_interval=0.5
+        script, retry=policy, realization_timeout=2.0, realization_first_interval=0.5
     )
     with pytest.raises(NsxRealizationTimeoutError, match="not polled: HTTP 429"):
         client.wait_realized(SEGMENT)
