@@ -11,7 +11,7 @@ pkg/controller/egress and pkg/agent/controller/egress):
   `nodeSelector`) assigns the IP and writes `egressIP`, `egressNode` and `IPAssigned=True`;
   when no Node matches, `IPAssigned=False` with reason AssignmentError and an empty IP;
 - a missing pool gives `IPAllocated=False` (AllocationError) and, if the Egress held an IP,
-  `spec.egressIP` is patched back to empty;
+  `spec.egressIP` is removed (a merge patch with null);
 - a pool exhausted gives `IPAllocated=False` too.
 
 It does not: move IPs between Nodes on failure (memberlist), program Nodes, honour `egressIP`
@@ -92,7 +92,9 @@ class AntreaDouble(PollingController):
     def _pool_missing(self, egress: dict[str, Any]) -> None:
         pool = egress["spec"].get("externalIPPool", "")
         if egress["spec"].get("egressIP"):
-            self._guest.merge_patch(_path(egress), {"spec": {"egressIP": ""}})
+            # Removed, not emptied: updateEgressIP in pkg/controller/egress/controller.go sends
+            # a nil pointer, JSON null, for "" (the CRD's ipv4/ipv6 format refuses "").
+            self._guest.merge_patch(_path(egress), {"spec": {"egressIP": None}})
         failed = Condition(
             "IPAllocated", "False", "AllocationError",
             f"Cannot allocate EgressIP from ExternalIPPool: ExternalIPPool {pool} does not exist",
