@@ -69,6 +69,14 @@ def test_up_creates_the_cluster_after_its_antrea_config_and_waits_for_its_worker
     cluster = f"{CLUSTER}-cluster"
     assert steps.index("outputs", f"{CLUSTER}-antrea-config") < steps.index("pre", cluster)
     assert steps.index("outputs", cluster) < steps.index("pre", f"{CLUSTER}-kubeconfig")
+    # The Cluster was done only once Available: the state holds the status it ended on.
+    (declared,) = [
+        r
+        for r in program.checkpoint()["checkpoint"]["latest"]["resources"]
+        if r["type"] == CLUSTER_TYPE
+    ]
+    conditions = declared["outputs"]["status"]["v1beta2"]["conditions"]
+    assert {"type": "Available", "status": "True"}.items() <= _of(conditions, "Available").items()
     available_at = lab.capi_double.available_at[f"{lab.namespace}/{CLUSTER}"]
     for zone in ZONES:
         assert steps.index("outputs", cluster) < steps.index("pre", f"{zone}-pool")
@@ -151,6 +159,10 @@ def test_destroy_leaves_nothing_of_ours(program: LabProgram, lab: Lab) -> None:
     assert lab.supervisor.get(f"{CLUSTERS.format(ns=lab.namespace)}/{CLUSTER}") is None
     name = naming.antrea_config_name(CLUSTER)
     assert lab.supervisor.get(f"{ANTREA_CONFIGS.format(ns=lab.namespace)}/{name}") is None
+
+
+def _of(conditions: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    return next(c for c in conditions if c["type"] == kind)
 
 
 def _deployments(topology: dict[str, Any]) -> list[dict[str, Any]]:
