@@ -45,13 +45,14 @@ class SimulatorApp:
         rate_limit_per_second: int | None,
         nsx_version: str = manager.DEFAULT_NSX_VERSION,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.lock = threading.RLock()
         self.store = store
         self.nsx_version = nsx_version
         self.credentials = Credentials(dict(users))
         self.sessions = Sessions()
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(clock=clock)
         self.rate_limit_per_second = rate_limit_per_second
         self.faults: list[Fault] = []
         self.requests: list[RecordedRequest] = []
@@ -84,6 +85,8 @@ class SimulatorApp:
             extra_headers = dict(fault.headers)
         with self.lock:
             response = self._respond(request, identity)
+        if fault is not None and fault.drop_answer:
+            return ApiResponse(0, drop=True), identity.user
         response.headers.update(extra_headers)
         return response, identity.user
 
@@ -99,7 +102,7 @@ class SimulatorApp:
         return None
 
     def _run_fault(self, fault: Fault) -> ApiResponse | None:
-        """The fault's own answer, or None when it only delays the normal one."""
+        """The fault's own answer, or None when it only delays (or drops) the normal one."""
         if fault.delay > 0:
             self._sleep(fault.delay)
         if fault.drop:

@@ -20,6 +20,9 @@ class Fault:
     message: str = "injected fault"
     delay: float = 0.0
     drop: bool = False
+    # Carry the request out, then drop the connection before the answer: NSX applied the
+    # change but the client never hears so (a proxy or load balancer cutting a slow answer).
+    drop_answer: bool = False
     times: int = 1
     headers: dict[str, str] = field(default_factory=dict)
 

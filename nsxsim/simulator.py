@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import ssl
 import threading
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -34,9 +35,12 @@ class NsxSimulator:
         users: dict[str, str] | None = None,
         realization: list[str] | None = None,
         purge_delay: float = 0.0,
+        realization_delay: float | None = None,
         rate_limit_per_second: int | None = None,
         nsx_version: str = DEFAULT_NSX_VERSION,
         tls: ServerTls | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         accounts = dict(users if users is not None else DEFAULT_USERS)
         if not accounts:
@@ -45,12 +49,19 @@ class NsxSimulator:
         if not sequence or any(state not in REALIZATION_STATES for state in sequence):
             raise ValueError(f"realization must be a non-empty list of {REALIZATION_STATES}")
         self.username, self.password = next(iter(accounts.items()))
-        self._store = Store(realization=sequence, purge_delay=purge_delay)
+        self._store = Store(
+            realization=sequence,
+            purge_delay=purge_delay,
+            realization_delay=realization_delay,
+            clock=clock,  # purges, realization delays, the rate limit; tests pass a fake one
+        )
         self._app = SimulatorApp(
             store=self._store,
             users=accounts,
             rate_limit_per_second=rate_limit_per_second,
             nsx_version=nsx_version,
+            sleep=sleep,  # fault delays
+            clock=clock,
         )
         self._lock = self._app.lock
         # A caller-made ServerTls lets a lab manager keep its CA across restarts.

@@ -55,6 +55,8 @@ class Entry:
     sequence: list[str]
     polls: int = 0
     deleted_at: float | None = None
+    # With a realization delay: when the write is realized (by the clock, not by polls).
+    realize_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ class RealizationRule:
 class Store:
     realization: list[str] = field(default_factory=lambda: list(DEFAULT_REALIZATION))
     purge_delay: float = 0.0
+    # When set, a write is UNREALIZED until this many seconds have passed, then REALIZED, as
+    # NSX realizes an intent asynchronously, after its own time rather than after a number of
+    # polls (docs/nsx-policy-api.md §3.5). A set_realization rule still takes precedence.
+    realization_delay: float | None = None
     clock: Callable[[], float] = time.monotonic
     _entries: dict[str, Entry] = field(default_factory=dict)
     _rules: list[RealizationRule] = field(default_factory=list)
@@ -140,7 +146,9 @@ class Store:
             else {**_client_fields(current or {}), **_client_fields(body)}
         )
         stored = _stamp(path, kind, kind.prepare(self, path, fields), current, user)
-        self._entries[path] = Entry(stored, sequence=list(self.realization))
+        delay = self.realization_delay
+        realize_at = None if delay is None else self.clock() + delay
+        self._entries[path] = Entry(stored, sequence=list(self.realization), realize_at=realize_at)
         return copy.deepcopy(stored)
 
     def delete(self, path: str) -> None:
@@ -224,17 +232,24 @@ class Store:
         entry = self._entries.get(intent_path)
         if entry is None or entry.deleted_at is not None:
             raise errors.not_found(object_id(intent_path))
-        states, alarm = self._sequence(intent_path, entry)
+        rule = self._rule_for(intent_path)
+        if rule is not None:
+            states, alarm = list(rule.states), rule.alarm
+        elif entry.realize_at is not None:
+            states = ["REALIZED" if self.clock() >= entry.realize_at else "UNREALIZED"]
+            alarm = None
+        else:
+            states, alarm = entry.sequence, None
         state = states[min(entry.polls, len(states) - 1)]
         entry.polls += 1
         kind, _match = self._kind(intent_path)
         return [_realized_entity(entry.body, kind, state, alarm)]
 
-    def _sequence(self, path: str, entry: Entry) -> tuple[list[str], str | None]:
+    def _rule_for(self, path: str) -> RealizationRule | None:
         for rule in reversed(self._rules):
             if rule.pattern.search(path):
-                return list(rule.states), rule.alarm
-        return entry.sequence, None
+                return rule
+        return None
 
 
 def _under(path: str, prefix: str) -> bool:

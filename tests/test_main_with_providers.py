@@ -25,6 +25,9 @@ from tests.conftest import nsx_config
 from tests.fakes.kube_api import FakeKubeApi
 from tests.pulumi_harness import FakeEngine, run_program, stack_values
 
+# Every test here waits on the program's providers against the simulator: a hang fails within 30 s.
+pytestmark = pytest.mark.timeout(30)
+
 
 class ProviderBackedEngine(FakeEngine):
     def __init__(self, stack_config: dict[str, Any]) -> None:

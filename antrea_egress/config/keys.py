@@ -20,7 +20,15 @@ KEY_NAT_MODE: Final = "natMode"
 KEY_DEMO_WORKLOADS: Final = "demoWorkloads"
 KEY_ZONES: Final = "zones"
 KEY_RENDER_YAML_TO: Final = "renderYamlTo"
-STACK_KEYS: Final = (KEY_CLUSTER, KEY_NAT_MODE, KEY_DEMO_WORKLOADS, KEY_ZONES, KEY_RENDER_YAML_TO)
+KEY_ALLOW_UNVERIFIED_NSX_TLS: Final = "allowUnverifiedNsxTls"
+STACK_KEYS: Final = (
+    KEY_CLUSTER,
+    KEY_NAT_MODE,
+    KEY_DEMO_WORKLOADS,
+    KEY_ZONES,
+    KEY_RENDER_YAML_TO,
+    KEY_ALLOW_UNVERIFIED_NSX_TLS,
+)
 
 # The other namespaces a stack may set: the providers the program uses, and the engine's own
 # (`pulumi:tags`, `pulumi:disable-default-providers`). Their names come from the modules that
@@ -76,10 +84,13 @@ def render_path(loc: Loc) -> str:
 
 
 def config_key(loc: Loc, *, project: str = CONFIG_NAMESPACE) -> str:
-    """The fully qualified key of a location, e.g. `antrea-egress:zones[1].ipRanges[0]`."""
+    """The fully qualified key of a location, e.g. `antrea-egress:zones[1].ipRanges[0]`; a
+    location that starts with another namespace's key (`nsxt:allowUnverifiedSsl`) is that key."""
     if not loc:
         return project
     head, *rest = loc
+    if isinstance(head, str) and ":" in head:
+        return f"{head}{_render_suffix(rest)}"
     return f"{project}:{head}{_render_suffix(rest)}"
 
 

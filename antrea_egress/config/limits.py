@@ -23,6 +23,9 @@ ZONE_PREFIX_MAX: Final = 30
 
 # The cluster's node segment, found at run time (or a segment path given instead).
 AUTO_SEGMENT: Final = "auto"
+# A lab stack (Pulumi.lab.yaml, or lab-<anything>) may talk to an NSX Manager whose certificate
+# is not verified (nsxt:allowUnverifiedSsl: true); any other stack must say so explicitly.
+LAB_STACK: Final = "lab"
 FEATURE_GATE_EGRESS: Final = "Egress"
 FEATURE_GATE_EGRESS_SEPARATE_SUBNET: Final = "EgressSeparateSubnet"
 

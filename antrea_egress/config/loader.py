@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import yaml
 from pydantic import ValidationError
 
@@ -31,6 +32,7 @@ from antrea_egress.config.cluster import ClusterConfig
 from antrea_egress.config.collector import Collector
 from antrea_egress.config.keys import (
     CONFIG_NAMESPACE,
+    KEY_ALLOW_UNVERIFIED_NSX_TLS,
     KEY_CLUSTER,
     KEY_DEMO_WORKLOADS,
     KEY_NAT_MODE,
@@ -42,15 +44,16 @@ from antrea_egress.config.keys import (
     ConfigError,
     Loc,
 )
-from antrea_egress.config.model import DEFER_RULES
+from antrea_egress.config.model import DEFER_RULES, STACK_ACCESS
 from antrea_egress.config.parsing import parse_partial, show, suggestion, translate
 from antrea_egress.config.sources import parse_stack_yaml, runtime_config
 from antrea_egress.config.stack import StackConfig
+from antrea_egress.config.stack_rules import NSX_ALLOW_UNVERIFIED_SSL
 from antrea_egress.config.zones import ZoneConfig
 
 
 def load_stack_config(
-    raw: Mapping[str, Any], *, project: str = CONFIG_NAMESPACE
+    raw: Mapping[str, Any], *, project: str = CONFIG_NAMESPACE, stack: str | None = None
 ) -> tuple[StackConfig, list[str]]:
     """Validate a stack's configuration; returns it with its warnings.
 
@@ -58,9 +61,11 @@ def load_stack_config(
     "true" / "false" strings pulumi.Config holds: every key of the stack, so that unknown keys
     of this namespace and misspelt namespaces are errors (other namespaces a warning), and the
     provider keys the program reads itself (`kubernetes:context`, the `nsxt:*` flags) are
-    checked by the same rules as when the program reads them (read_access_config). Raises
-    ConfigError with every problem, in a fixed order: keys, the cluster, natMode,
-    demoWorkloads, each zone, renderYamlTo, the provider keys, then the rules across zones.
+    checked by the same rules as when the program reads them (read_access_config). `stack`
+    is the stack's name, for the rules that depend on it (None: unknown, so not a lab).
+    Raises ConfigError with every problem, in a fixed order: keys, the cluster, natMode,
+    demoWorkloads, each zone, renderYamlTo, allowUnverifiedNsxTls, the provider keys, then the
+    rules across zones.
     """
     out = _StackReader(project)
     values = out.select(raw)
@@ -69,34 +74,49 @@ def load_stack_config(
     demo_workloads = out.flag(KEY_DEMO_WORKLOADS, values.get(KEY_DEMO_WORKLOADS), default=False)
     zones, zone_count = out.zones(values.get(KEY_ZONES))
     render_yaml_to = out.text(KEY_RENDER_YAML_TO, values.get(KEY_RENDER_YAML_TO))
+    allow_unverified_nsx_tls = out.flag(
+        KEY_ALLOW_UNVERIFIED_NSX_TLS, values.get(KEY_ALLOW_UNVERIFIED_NSX_TLS), default=False
+    )
     # A renderYamlTo that is not a string was meant to be set: no "context not set" on top.
     lab = bool(render_yaml_to) or not isinstance(values.get(KEY_RENDER_YAML_TO), str | None)
-    check_access(out, raw, supervisor_required=not lab)
-    facts = rules.StackFacts(cluster, zones, zone_count, demo_workloads, render_yaml_to)
+    provider_keys = check_access(out, raw, supervisor_required=not lab)
+    access = rules.StackAccess(stack, bool(provider_keys.flags.get(NSX_ALLOW_UNVERIFIED_SSL)))
+    facts = rules.StackFacts(
+        cluster,
+        zones,
+        zone_count,
+        demo_workloads,
+        render_yaml_to,
+        allow_unverified_nsx_tls,
+        access,
+    )
     out.add(rules.check(rules.Scope.STACK, facts, (), out.key))
     if out.problems or cluster is None:
         raise ConfigError(out.problems, out.warnings)
     try:
-        stack = StackConfig.model_validate(
+        config = StackConfig.model_validate(
             {
                 KEY_CLUSTER: cluster,
                 KEY_NAT_MODE: nat_mode,
                 KEY_DEMO_WORKLOADS: demo_workloads,
                 KEY_ZONES: [zone for _, zone in zones],
                 KEY_RENDER_YAML_TO: render_yaml_to,
+                KEY_ALLOW_UNVERIFIED_NSX_TLS: allow_unverified_nsx_tls,
             },
-            context={DEFER_RULES: True},  # checked above, with the project's keys
+            # Checked above, with the project's keys.
+            context={DEFER_RULES: True, STACK_ACCESS: access},
         )
     except ValidationError as error:  # pragma: no cover - every section parsed already
         out.add(translate(error, ()))
         raise ConfigError(out.problems, out.warnings) from None
-    return stack, out.warnings
+    return config, out.warnings
 
 
 def load_stack_file(
     path: Path, *, project: str = CONFIG_NAMESPACE
 ) -> tuple[StackConfig, list[str]]:
-    """Validate the `config:` of a `Pulumi.<stack>.yaml` file (secrets stay encrypted)."""
+    """Validate the `config:` of a `Pulumi.<stack>.yaml` file (secrets stay encrypted), as
+    the configuration of the stack its name says."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -112,7 +132,15 @@ def load_stack_file(
     config = document.get("config") or {}
     if not isinstance(config, dict):
         raise ConfigError([f"{path}: config: must be a mapping of keys to values"])
-    return load_stack_config(config, project=project)
+    return load_stack_config(config, project=project, stack=stack_of_file(path))
+
+
+def stack_of_file(path: Path) -> str | None:
+    """`prod` of `Pulumi.prod.yaml`; None for a file named otherwise."""
+    name = path.name
+    if name.startswith("Pulumi.") and name.endswith((".yaml", ".yml")):
+        return name.removeprefix("Pulumi.").rsplit(".", 1)[0] or None
+    return None
 
 
 def read_pulumi_config() -> tuple[StackConfig, list[str]]:
@@ -122,7 +150,7 @@ def read_pulumi_config() -> tuple[StackConfig, list[str]]:
     that bad JSON is reported with the other problems instead of aborting at the first
     `get_object`, and unknown keys and namespaces are reported too.
     """
-    return load_stack_config(runtime_config(), project=CONFIG_NAMESPACE)
+    return load_stack_config(runtime_config(), project=CONFIG_NAMESPACE, stack=pulumi.get_stack())
 
 
 def _close_namespace(namespace: str, ours: Sequence[str]) -> str | None:

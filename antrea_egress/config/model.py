@@ -21,6 +21,8 @@ from antrea_egress.config.keys import KeyFunction, Loc, Problem, render_path
 
 # Set in the validation context, models leave their rules to the loader.
 DEFER_RULES: Final = "antrea_egress.config.defer_rules"
+# In the validation context of a StackConfig: its `rules.StackAccess` (stack name, nsxt flag).
+STACK_ACCESS: Final = "antrea_egress.config.stack_access"
 
 
 class ConfigModel(BaseModel):
@@ -70,9 +72,15 @@ class ConfigModel(BaseModel):
     def _key_function(cls) -> KeyFunction:
         return render_path
 
+    def _take_context(self, context: Mapping[str, object]) -> None:
+        """What a model takes from its validation context besides DEFER_RULES (none here)."""
+        del context
+
     @model_validator(mode="after")
     def _enforce_rules(self, info: ValidationInfo) -> Self:
-        if isinstance(info.context, Mapping) and info.context.get(DEFER_RULES):
+        context = info.context if isinstance(info.context, Mapping) else {}
+        self._take_context(context)
+        if context.get(DEFER_RULES):
             return self
         key = self._key_function()
         problems = self._problems((), key)

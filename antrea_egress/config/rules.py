@@ -8,7 +8,8 @@ the same rows on what parsed, with the project's keys. So both accept and refuse
 configurations (tests/antrea_egress/test_config_rules.py builds a refused and an accepted stack for
 every row).
 
-A key is written as in a stack, relative to the namespace; `[]` stands for any index.
+A key is written as in a stack, relative to the namespace (another namespace's key in full,
+`nsxt:allowUnverifiedSsl`); `[]` stands for any index.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from typing import Any, Final, TypeAlias
 
 from antrea_egress.config import cluster_rules, stack_rules, zone_rules
 from antrea_egress.config.keys import KeyFunction, Loc, Problem, zone_loc
-from antrea_egress.config.stack_rules import StackFacts
+from antrea_egress.config.stack_rules import StackAccess, StackFacts
 
-__all__ = ["RULES", "Rule", "Scope", "StackFacts", "check", "zone_loc"]
+__all__ = ["RULES", "Rule", "Scope", "StackAccess", "StackFacts", "check", "zone_loc"]
 
 Check: TypeAlias = Callable[[Any, Loc, KeyFunction], list[Problem]]
 
@@ -90,6 +91,8 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(Scope.STACK, ("zones[].vlan",), stack_rules.vlan_unique_per_parent),
     Rule(Scope.STACK, ("cluster.nodeSegment",), stack_rules.rendering_names_the_node_segment),
     Rule(Scope.STACK, ("zones[].appliedTo.namespace",), stack_rules.demo_namespaces_distinct),
+    Rule(Scope.STACK, (stack_rules.NSX_ALLOW_UNVERIFIED_SSL,),
+         stack_rules.unverified_nsx_tls_only_in_a_lab),
 )  # fmt: skip
 
 

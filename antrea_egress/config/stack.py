@@ -1,14 +1,16 @@
-"""Everything under a stack's `antrea-egress` namespace: the cluster, the zones, two flags."""
+"""Everything under a stack's `antrea-egress` namespace: the cluster, the zones, the flags."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from collections.abc import Mapping
+
+from pydantic import Field, PrivateAttr
 
 from antrea_egress.config import rules
 from antrea_egress.config.cluster import ClusterConfig
 from antrea_egress.config.fields import Flag
 from antrea_egress.config.keys import KEY_CLUSTER, KEY_ZONES, KeyFunction, Loc, Problem, config_key
-from antrea_egress.config.model import ConfigModel
+from antrea_egress.config.model import STACK_ACCESS, ConfigModel
 from antrea_egress.config.zones import ZoneConfig
 
 
@@ -23,6 +25,20 @@ class StackConfig(ConfigModel):
     render_yaml_to: str | None = None
     # May be empty: a stack can declare the cluster first and add zones later.
     zones: list[ZoneConfig] = Field(default_factory=list)
+    # The explicit "yes" a stack that is not a lab needs for nsxt:allowUnverifiedSsl: true.
+    allow_unverified_nsx_tls: Flag = False
+    # The stack's name and its nsxt flag: not keys of this namespace, so the loader (or the
+    # caller) passes them in the validation context (model.STACK_ACCESS).
+    _access: rules.StackAccess = PrivateAttr(default_factory=rules.StackAccess)
+
+    def _take_context(self, context: Mapping[str, object]) -> None:
+        access = context.get(STACK_ACCESS)
+        if isinstance(access, rules.StackAccess):
+            self._access = access
+
+    @property
+    def access(self) -> rules.StackAccess:
+        return self._access
 
     @classmethod
     def _key_function(cls) -> KeyFunction:
@@ -44,6 +60,8 @@ class StackConfig(ConfigModel):
             zone_count=len(self.zones),
             demo_workloads=self.demo_workloads,
             render_yaml_to=self.render_yaml_to,
+            allow_unverified_nsx_tls=self.allow_unverified_nsx_tls,
+            access=self._access,
         )
 
     def _warnings(self, at: Loc, key: KeyFunction) -> list[Problem]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from antrea_egress import naming
 from antrea_egress.config.cluster_rules import located_networks
 from antrea_egress.config.keys import (
+    KEY_ALLOW_UNVERIFIED_NSX_TLS,
     KEY_CLUSTER,
     KEY_DEMO_WORKLOADS,
     KEY_RENDER_YAML_TO,
@@ -22,8 +23,12 @@ from antrea_egress.config.keys import (
     Problem,
     zone_loc,
 )
-from antrea_egress.config.limits import AUTO_SEGMENT, MAX_ZONES_PER_CLUSTER
+from antrea_egress.config.limits import AUTO_SEGMENT, LAB_STACK, MAX_ZONES_PER_CLUSTER
 from antrea_egress.config.zone_rules import valid_ranges
+from antrea_egress.nsx import settings as nsx_settings
+
+# The NSX-T provider's key this project's rules look at (a location in another namespace).
+NSX_ALLOW_UNVERIFIED_SSL = nsx_settings.ALLOW_UNVERIFIED_SSL.config_key
 
 if TYPE_CHECKING:
     from antrea_egress.config.cluster import ClusterConfig
@@ -31,15 +36,58 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class StackAccess:
+    """What a stack's rules see beyond its own namespace: the stack's name (None: unknown)
+    and whether `nsxt:allowUnverifiedSsl` is true. The loader knows both; a model built
+    directly is told them in its validation context (`STACK_ACCESS`)."""
+
+    stack: str | None = None
+    nsx_tls_unverified: bool = False
+
+
+@dataclass(frozen=True)
 class StackFacts:
     """What the rules across zones look at: the cluster and the zones that parsed (a zone
-    with its index), how many zones were given, and the two flags that bear on them."""
+    with its index), how many zones were given, the flags that bear on them, and the stack's
+    access (`StackAccess`)."""
 
     cluster: ClusterConfig | None
     zones: Sequence[tuple[int, ZoneConfig]]
     zone_count: int
     demo_workloads: bool
     render_yaml_to: str | None
+    allow_unverified_nsx_tls: bool = False
+    access: StackAccess = StackAccess()
+
+
+def is_lab_stack(stack: str | None) -> bool:
+    """`lab` or `lab-...` (of a fully qualified name, the last part)."""
+    name = (stack or "").rsplit("/", 1)[-1]
+    return name == LAB_STACK or name.startswith(f"{LAB_STACK}-")
+
+
+def unverified_nsx_tls_only_in_a_lab(facts: StackFacts, at: Loc, key: KeyFunction) -> list[Problem]:
+    """nsxt:allowUnverifiedSsl is true only in a lab stack, or where allowUnverifiedNsxTls says so.
+
+    Without verification anyone on the path to the NSX Manager can read the NSX credentials
+    and change what the program writes; a production stack must trust the manager's CA
+    (nsxt:caFile) instead, or accept the risk in a key of its own that a review sees.
+    """
+    del at
+    if not facts.access.nsx_tls_unverified or facts.allow_unverified_nsx_tls:
+        return []
+    if is_lab_stack(facts.access.stack):
+        return []
+    stack = f"stack {facts.access.stack}" if facts.access.stack else "this stack"
+    return [
+        (
+            (NSX_ALLOW_UNVERIFIED_SSL,),
+            f"true turns off TLS verification of the NSX Manager, and {stack} is not a lab "
+            f"({LAB_STACK} or {LAB_STACK}-*). Set nsxt:caFile to the CA bundle that signed the "
+            f"manager's certificate; to accept an unverified manager anyway, set "
+            f"{key((KEY_ALLOW_UNVERIFIED_NSX_TLS,))}: true",
+        )
+    ]
 
 
 def zone_count_within_antrea_limit(facts: StackFacts, at: Loc, key: KeyFunction) -> list[Problem]:

@@ -24,6 +24,7 @@ from antrea_egress.nsx.errors import (
     NsxNotFoundError,
     NsxRealizationError,
     NsxRealizationTimeoutError,
+    alarms_of,
     api_error,
     connection_error,
 )
@@ -31,6 +32,7 @@ from antrea_egress.nsx.retries import (
     BackoffOrRetryAfter,
     ClientTuning,
     RetryPolicy,
+    StopAtDeadline,
     is_transient,
     log_conflict,
     log_retry,
@@ -59,10 +61,13 @@ class NsxClient:
         tuning: ClientTuning | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
         self._tuning = tuning or ClientTuning()
+        # Every wait and deadline goes through these two, so tests run on a fake clock.
         self._sleep = sleep
+        self._clock = clock
         self._xsrf_token: str | None = None
         if not settings.verify_tls:
             log.warning(
@@ -130,23 +135,50 @@ class NsxClient:
             return []
         return list(response.json().get("results") or [])
 
-    def wait_realized(self, intent_path: str) -> None:
-        """Poll until every realized entity of `intent_path` is REALIZED; fail on ERROR."""
+    def wait_realized(self, *intent_paths: str) -> None:
+        """Poll until every realized entity of each intent is REALIZED; fail on ERROR.
+
+        The intents are polled in the order given (the order they were written): a round
+        stops at the first one still pending. Rounds follow `ClientTuning`: the first after
+        `realization_first_interval`, each next one when the time waited has grown by
+        `realization_growth` (at most `realization_max_interval` later), so the wait ends at
+        most that factor after NSX realized, with few polls.
+        """
         tuning = self._tuning
-        deadline = time.monotonic() + tuning.realization_timeout
-        interval = tuning.realization_first_interval
-        while True:
-            entities = self.realized_entities(intent_path)
+        started = self._clock()
+        deadline = started + tuning.realization_timeout
+        pending = list(intent_paths)
+        next_round = started + tuning.realization_first_interval
+        while pending:
+            self._sleep_until(min(next_round, deadline))
+            polled_at = self._clock()
+            states = self._poll_in_order(pending)
+            if not pending:
+                return
+            if polled_at >= deadline:
+                raise NsxRealizationTimeoutError(pending[0], tuning.realization_timeout, states)
+            waited = max(next_round - started, tuning.realization_first_interval)
+            step = min(waited * (tuning.realization_growth - 1), tuning.realization_max_interval)
+            next_round = max(next_round, polled_at) + step
+
+    def _poll_in_order(self, pending: list[str]) -> list[str]:
+        """Remove the realized intents from the front of `pending`; the states of the first
+        one still pending (none when all are realized)."""
+        while pending:
+            entities = self.realized_entities(pending[0])
             states = [str(entity.get("state", "UNKNOWN")) for entity in entities]
             failed = [e for e in entities if e.get("state") == REALIZATION_ERROR]
             if failed:
-                raise NsxRealizationError(intent_path, _alarm_texts(failed))
-            if entities and all(state == REALIZED for state in states):
-                return
-            if time.monotonic() + interval > deadline:
-                raise NsxRealizationTimeoutError(intent_path, tuning.realization_timeout, states)
-            self._sleep(interval)
-            interval = min(interval * 2, tuning.realization_max_interval)
+                raise NsxRealizationError(pending[0], alarms_of(failed))
+            if not (entities and all(state == REALIZED for state in states)):
+                return states
+            pending.pop(0)
+        return []
+
+    def _sleep_until(self, moment: float) -> None:
+        remaining = moment - self._clock()
+        if remaining > 0:
+            self._sleep(remaining)
 
     # --- conflicts that clear by themselves ----------------------------------------------
 
@@ -156,7 +188,7 @@ class NsxClient:
             retry=tenacity.retry_if_exception(
                 lambda exc: isinstance(exc, NsxApiError) and is_conflict(exc)
             ),
-            stop=tenacity.stop_before_delay(self._tuning.conflict_timeout),
+            stop=StopAtDeadline(self._tuning.conflict_timeout, self._clock),
             wait=tenacity.wait_fixed(self._tuning.conflict_interval),
             sleep=self._sleep,
             before_sleep=log_conflict,
@@ -180,7 +212,7 @@ class NsxClient:
             retry=tenacity.retry_if_exception(is_transient),
             stop=(
                 tenacity.stop_after_attempt(policy.max_attempts)
-                | tenacity.stop_before_delay(policy.deadline)
+                | StopAtDeadline(policy.deadline, self._clock)
             ),
             wait=BackoffOrRetryAfter(policy),
             sleep=self._sleep,
@@ -252,7 +284,7 @@ class NsxClient:
         form: dict[str, str] | None = None,
     ) -> httpx.Response:
         headers = {"X-XSRF-TOKEN": self._xsrf_token} if self._xsrf_token else {}
-        started = time.monotonic()
+        started = self._clock()
         try:
             response = self._http.request(
                 method, url_path, json=json, params=params, data=form, headers=headers
@@ -266,7 +298,7 @@ class NsxClient:
             method,
             url_path,
             response.status_code,
-            (time.monotonic() - started) * 1000,
+            (self._clock() - started) * 1000,
             response.headers.get("x-nsx-requestid", "-"),
         )
         if response.is_success:
@@ -289,16 +321,3 @@ class NsxClient:
 
 def _is_expired_session(error: NsxApiError) -> bool:
     return error.status == 403 and XSRF_ERROR_CODE in error.all_error_codes
-
-
-def _alarm_texts(entities: list[dict[str, Any]]) -> list[str]:
-    texts: list[str] = []
-    for entity in entities:
-        for alarm in entity.get("alarms") or []:
-            texts.append(str(alarm.get("message") or "").strip())
-            details = alarm.get("error_details") or {}
-            texts.extend(
-                str(related.get("error_message", "")).strip()
-                for related in details.get("related_errors") or []
-            )
-    return [text for text in texts if text]

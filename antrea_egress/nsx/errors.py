@@ -116,19 +116,63 @@ class NsxTlsError(NsxConnectionError):
         )
 
 
+@dataclass(frozen=True)
+class Alarm:
+    """One alarm of a realized entity in ERROR: its text and NSX's error details."""
+
+    message: str
+    errors: tuple[RelatedError, ...] = ()
+
+    def __str__(self) -> str:
+        details = "; ".join(
+            f"NSX error {e.error_code}" + (f": {e.message}" if e.message != self.message else "")
+            if e.error_code is not None
+            else e.message
+            for e in self.errors
+        )
+        if not self.message:
+            return details
+        return f"{self.message} ({details})" if details else self.message
+
+
 @dataclass(eq=False)
 class NsxRealizationError(NsxError):
-    """NSX reported the intent as ERROR; carries NSX's alarm texts."""
+    """NSX reported the intent as ERROR; carries NSX's alarms with their error codes."""
 
     intent_path: str
-    alarms: list[str]
+    alarms: list[Alarm]
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        alarms = "; ".join(self.alarms) or "no alarm text"
+        alarms = "; ".join(str(alarm) for alarm in self.alarms) or "no alarm text"
         return f"NSX failed to realize {self.intent_path}: {alarms}"
+
+    @property
+    def all_error_codes(self) -> set[int]:
+        return {e.error_code for a in self.alarms for e in a.errors if e.error_code is not None}
+
+
+def alarms_of(entities: list[dict[str, Any]]) -> list[Alarm]:
+    """The alarms of realized entities: `alarms[].message` and `alarms[].error_details`
+    (a PolicyApiError: error_code, error_message, related_errors[]), as NSX reports an ERROR
+    (docs/nsx-policy-api.md §3.5)."""
+    alarms: list[Alarm] = []
+    for entity in entities:
+        for alarm in entity.get("alarms") or []:
+            if not isinstance(alarm, Mapping):
+                continue
+            details = alarm.get("error_details")
+            errors: list[RelatedError] = []
+            if isinstance(details, Mapping):
+                code, message, related = parse_error_body(details)
+                if code is not None or message:
+                    errors.append(RelatedError(code, message.strip()))
+                errors += [RelatedError(r.error_code, r.message.strip()) for r in related]
+            unique = tuple(dict.fromkeys(errors))
+            alarms.append(Alarm(str(alarm.get("message") or "").strip(), unique))
+    return [alarm for alarm in alarms if alarm.message or alarm.errors]
 
 
 @dataclass(eq=False)

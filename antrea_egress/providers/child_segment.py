@@ -13,10 +13,11 @@ Engine contract (docs/pulumi-engine.md §2):
   `configure()` from the `nsxt:*` stack keys and are never serialized;
 - check and diff are local (previews work without NSX); numbers arrive as floats.
 
-Failure between the segment and its binding map: create rolls back what it wrote (map, then
-segment). If the rollback itself fails, the next `pulumi up` converges: creation uses PATCH,
-which is create-or-update, on deterministic ids, so re-running create adopts the leftover
-segment and completes it.
+A create that fails at any step after its first write (a write whose answer was lost
+included: NSX may have applied it) rolls back every write it sent, the binding map before the
+segment. If the rollback fails too, the error names exactly what may be left, and the next
+`pulumi up` converges: creation uses PATCH, which is create-or-update, on deterministic ids,
+so re-running create adopts the leftover segment and binding map and completes them.
 """
 
 from __future__ import annotations
@@ -104,19 +105,19 @@ class ChildSegmentProvider(NsxProvider):
         with self._nsx() as nsx:
             parent = _read_parent(nsx, spec.parent_path)
             _check_what_exists(nsx, spec)
-            nsx.retry_while(
-                _is_marked_for_delete,
-                lambda: nsx.patch(spec.segment_path, segment_body(spec, parent)),
-            )
+            # Every path whose write was sent: NSX may have applied it even when its answer
+            # was lost, so each is rolled back (or named as left behind) if a later step fails.
+            sent: list[str] = []
             try:
-                nsx.retry_while(
-                    _is_marked_for_delete,
-                    lambda: nsx.patch(spec.binding_map_path, binding_map_body(spec)),
-                )
-                nsx.wait_realized(spec.segment_path)
-                nsx.wait_realized(spec.binding_map_path)
+                for path, body in (
+                    (spec.segment_path, segment_body(spec, parent)),
+                    (spec.binding_map_path, binding_map_body(spec)),
+                ):
+                    sent.append(path)
+                    _patch_after_purge(nsx, path, body)
+                nsx.wait_realized(spec.segment_path, spec.binding_map_path)
             except NsxError as error:
-                raise _rolled_back(nsx, spec, error) from error
+                raise _rolled_back(nsx, spec, sent, error) from error
         outputs = _outputs(spec.segment_path, spec.binding_map_path, parent, spec.subnet)
         return CreateResult(spec.nsx_id, {**props, **outputs})
 
@@ -159,8 +160,8 @@ class ChildSegmentProvider(NsxProvider):
         segment = paths.segment_path(id_)
         with self._nsx() as nsx:
             if map_path:
-                nsx.retry_while(_is_delete_blocked, lambda: nsx.delete(map_path))
-            nsx.retry_while(_is_delete_blocked, lambda: nsx.delete(segment))
+                _delete_when_unblocked(nsx, map_path)
+            _delete_when_unblocked(nsx, segment)
 
 
 # --- helpers of the provider -------------------------------------------------------------
@@ -210,22 +211,54 @@ def refuse_foreign_segment(segment: Mapping[str, Any], spec: ChildSegmentSpec) -
         )
 
 
-def _rolled_back(nsx: NsxClient, spec: ChildSegmentSpec, cause: NsxError) -> ChildSegmentError:
-    """Undo a half-created child segment; say what happened and what to do next."""
+def _patch_after_purge(nsx: NsxClient, path: str, body: dict[str, Any]) -> None:
+    """PATCH, waiting out an object of the same id that NSX has yet to purge."""
+    nsx.retry_while(_is_marked_for_delete, lambda: nsx.patch(path, body))
+
+
+def _delete_when_unblocked(nsx: NsxClient, path: str) -> None:
+    """DELETE, waiting out children or ports that NSX is still releasing (404 is done)."""
+    nsx.retry_while(_is_delete_blocked, lambda: nsx.delete(path))
+
+
+def _rolled_back(
+    nsx: NsxClient, spec: ChildSegmentSpec, sent: list[str], cause: NsxError
+) -> ChildSegmentError:
+    """Undo a half-created child segment (the binding map before its segment); say what
+    happened, what is left in NSX, and what to do next."""
     what = _duplicate_vlan_hint(cause, spec)
-    try:
-        nsx.retry_while(_is_delete_blocked, lambda: nsx.delete(spec.binding_map_path))
-        nsx.retry_while(_is_delete_blocked, lambda: nsx.delete(spec.segment_path))
-    except NsxError as rollback_error:
-        log.warning("rollback of %s failed: %s", spec.segment_path, rollback_error)
-        return ChildSegmentError(
-            f"creating {spec.segment_path} failed: {what}. Rolling back failed too "
-            f"({rollback_error}); the segment may remain in NSX. Run `pulumi up` again: it "
-            "completes the same segment (same id), or delete it in NSX"
-        )
+    for position in reversed(range(len(sent))):
+        path = sent[position]
+        try:
+            _delete_when_unblocked(nsx, path)
+        except NsxError as rollback_error:
+            log.warning("rollback of %s failed: %s", path, rollback_error)
+            return _left_behind(spec, what, rollback_error, sent[: position + 1])
     return ChildSegmentError(
         f"creating {spec.segment_path} failed and was rolled back (nothing left in NSX): {what}"
     )
+
+
+def _left_behind(
+    spec: ChildSegmentSpec, what: str, rollback_error: NsxError, left: list[str]
+) -> ChildSegmentError:
+    """The message of a rollback that failed: exactly what may remain, and both ways on.
+
+    The next `pulumi up` runs create again: PATCH on the same ids completes what is left
+    (`_check_what_exists` takes a segment with this zone's tags, and its own binding map, for
+    ours). A `pulumi destroy` in between does not know them: Pulumi's state has nothing.
+    """
+    named = " and ".join(f"{_kind_of(spec, path)} {path}" for path in reversed(left))
+    return ChildSegmentError(
+        f"creating {spec.segment_path} failed: {what}. Rolling back failed too "
+        f"({rollback_error}), so NSX may still hold the {named}, which Pulumi's state does "
+        "not record. Run `pulumi up` again: it completes them (same ids, this zone's tags). "
+        "If you destroy the stack instead, delete them in NSX yourself (the binding map first)"
+    )
+
+
+def _kind_of(spec: ChildSegmentSpec, path: str) -> str:
+    return "binding map" if path == spec.binding_map_path else "segment"
 
 
 def _duplicate_vlan_hint(cause: NsxError, spec: ChildSegmentSpec) -> str:

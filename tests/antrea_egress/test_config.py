@@ -33,6 +33,7 @@ from antrea_egress.config import (
     read_access_config,
     read_pulumi_config,
 )
+from antrea_egress.nsx.settings import NsxSettings
 from egressctl import cli
 from egressctl.offline import run_offline, stack_values
 from egressctl.project import PROJECT_DIR
@@ -288,7 +289,7 @@ def test_stack_file_parses_like_objects(tmp_path: Path) -> None:
     path = tmp_path / "Pulumi.lab.yaml"
     path.write_text(STACK_FILE, encoding="utf-8")
 
-    assert load_stack_file(path) == load_stack_config(field_procedure())
+    assert load_stack_file(path) == load_stack_config(field_procedure(), stack="lab")
 
 
 NO_CONTEXT = "kubernetes:context: not set"
@@ -395,6 +396,26 @@ BAD: list[tuple[str, list[Mutation], tuple[str, ...]]] = [
      ("zones[1].cidr: 10.100.5.0/24 overlaps antrea-egress:zones[0].cidr 10.100.5.0/25",
       "zones[1].ipRanges[0]: 10.100.5.15-10.100.5.16 overlaps "
       "antrea-egress:zones[0].ipRanges[0] 10.100.5.10-10.100.5.20")),
+    # one shared address is an overlap, whichever range comes first
+    ("ranges-share-the-last-address", [ranges(0, span("10", "20"), span("20", "30"))],
+     ("zones[0].ipRanges[1]: 10.100.5.20-10.100.5.30 overlaps "
+      "antrea-egress:zones[0].ipRanges[0] 10.100.5.10-10.100.5.20",)),
+    ("ranges-share-the-first-address", [ranges(0, span("20", "30"), span("10", "20"))],
+     ("zones[0].ipRanges[1]: 10.100.5.10-10.100.5.20 overlaps "
+      "antrea-egress:zones[0].ipRanges[0] 10.100.5.20-10.100.5.30",)),
+    ("ranges-share-an-address-across-zones",
+     [zone(1, "cidr", value="10.100.5.0/24"), zone(1, "gateway", value="10.100.5.254"),
+      ranges(1, span("20", "21"))],
+     ("zones[1].cidr: 10.100.5.0/24 overlaps antrea-egress:zones[0].cidr 10.100.5.0/25",
+      "zones[1].ipRanges[0]: 10.100.5.20-10.100.5.21 overlaps "
+      "antrea-egress:zones[0].ipRanges[0] 10.100.5.10-10.100.5.20")),
+    # Antrea's allocator takes at most 65536 addresses per range: one more is refused
+    ("range-one-address-too-many",
+     [zone(0, value={"name": "prod", "vlan": 110, "cidr": "10.0.0.0/15", "gateway": "10.0.0.1",
+                     "ipRanges": [{"start": "10.0.0.2", "end": "10.1.0.2"}],
+                     "appliedTo": {"namespace": "prod"}})],
+     ("zones[0].ipRanges[0]: 10.0.0.2-10.1.0.2 holds 65537 addresses; Antrea allows at most "
+      "65536 per range",)),
     # zone CIDRs overlap neither each other nor the cluster's pod and service CIDRs
     ("zones-overlap",
      [zone(1, "cidr", value="10.100.5.0/26"), zone(1, "gateway", value="10.100.5.1"),
@@ -977,7 +998,32 @@ def test_booleans_other_than_true_and_false_are_refused_with_their_key(
 def test_booleans_true_and_false_are_accepted_as_yaml_or_as_strings(
     key: str, setter: Callable[[Any], Mutation], value: object
 ) -> None:
-    load_stack_config(apply(setter(value)))  # no ConfigError
+    raw = apply(setter(value))
+    stack, _ = load_stack_config(raw, stack="lab")  # no ConfigError (a lab may skip TLS checks)
+    expected = value in (True, "true")
+    assert read_back(key, stack, raw) is expected
+
+
+def read_back(key: str, stack: StackConfig, raw: Raw) -> bool:
+    """What the program takes a boolean key to say once loaded."""
+    antrea = stack.cluster.antrea
+    loaded = {
+        "antrea-egress:natMode": lambda: stack.nat_mode,
+        "antrea-egress:demoWorkloads": lambda: stack.demo_workloads,
+        "antrea-egress:cluster.manage": lambda: stack.cluster.manage,
+        "antrea-egress:cluster.protect": lambda: stack.cluster.protect,
+        "antrea-egress:cluster.antrea.nsx": lambda: antrea.nsx,
+        "antrea-egress:cluster.antrea.featureGates.NodePortLocal": (
+            lambda: antrea.feature_gates["NodePortLocal"]
+        ),
+    }
+    if key in loaded:
+        return bool(loaded[key]())
+    # The nsxt flags are the NSX provider's: the loader checks them, NsxSettings reads them.
+    settings = NsxSettings.resolve(
+        {"nsxt:host": "127.0.0.1", "nsxt:username": "u", "nsxt:password": "p", **raw}.get, {}
+    )
+    return not settings.verify_tls if key == "nsxt:allowUnverifiedSsl" else settings.session_auth
 
 
 def test_a_stack_file_reads_yes_and_on_as_the_pulumi_cli_does_as_strings(tmp_path: Path) -> None:
@@ -1179,6 +1225,12 @@ def test_read_access_config_reads_the_flags_and_context() -> None:
             "antrea-egres:natMode: true",
             "antrea-egres:natMode: unknown namespace 'antrea-egres'",
         ),
+        (  # the stack's name reaches the rule from the file name and from pulumi.get_stack()
+            "nsxt:host: nsx.lab.home",
+            "nsxt:host: nsx.lab.home\n  nsxt:allowUnverifiedSsl: true",
+            "nsxt:allowUnverifiedSsl: true turns off TLS verification of the NSX Manager, and "
+            "stack staging is not a lab",
+        ),
     ],
 )
 def test_egressctl_render_and_the_program_report_a_bad_key_in_one_line(
@@ -1281,3 +1333,78 @@ def test_a_31_zone_is_refused_by_the_model_too_and_a_30_passes() -> None:
     with pytest.raises(ValidationError, match=r"10\.100\.5\.130/31 is too small"):
         ZoneConfig.model_validate(slash31)
     assert ZoneConfig.model_validate(staging).prefix_length == 30
+
+
+# --- an unverified NSX Manager: a lab's choice, or an explicit one -------------------------------
+
+UNVERIFIED_NSX_TLS = (
+    "nsxt:allowUnverifiedSsl: true turns off TLS verification of the NSX Manager, and {stack} "
+    "is not a lab (lab or lab-*). Set nsxt:caFile to the CA bundle that signed the manager's "
+    "certificate; to accept an unverified manager anyway, set "
+    "antrea-egress:allowUnverifiedNsxTls: true"
+)
+
+
+def unverified(**more: object) -> Raw:
+    raw = field_procedure()
+    raw.update({"nsxt:allowUnverifiedSsl": True, **more})
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("stack", "named"),
+    [
+        ("prod", "stack prod"),
+        ("org/staging", "stack org/staging"),
+        ("lab/antrea-egress/prod", "stack lab/antrea-egress/prod"),
+        ("laboratory", "stack laboratory"),
+        ("prod-lab", "stack prod-lab"),
+        (None, "this stack"),
+    ],
+)
+def test_an_unverified_nsx_manager_is_refused_outside_a_lab(stack: str | None, named: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_stack_config(unverified(), stack=stack)
+    assert info.value.problems == [UNVERIFIED_NSX_TLS.format(stack=named)]
+
+
+@pytest.mark.parametrize("stack", ["lab", "lab-alice", "org/lab", "acme/antrea-egress/lab"])
+def test_a_lab_stack_may_skip_verifying_the_nsx_manager(stack: str) -> None:
+    config, _ = load_stack_config(unverified(), stack=stack)
+    assert config.access.nsx_tls_unverified is True
+    assert config.allow_unverified_nsx_tls is False
+
+
+@pytest.mark.parametrize("value", [True, "true"])
+def test_any_stack_may_skip_verifying_the_nsx_manager_when_it_says_so(value: object) -> None:
+    config, _ = load_stack_config(
+        unverified(**{"antrea-egress:allowUnverifiedNsxTls": value}), stack="prod"
+    )
+    assert config.allow_unverified_nsx_tls is True
+
+
+def test_verified_nsx_tls_needs_no_yes() -> None:
+    raw = {**field_procedure(), "nsxt:allowUnverifiedSsl": "false"}
+    config, _ = load_stack_config(raw, stack="prod")
+    assert config.access.nsx_tls_unverified is False
+
+
+@pytest.mark.parametrize(
+    ("file", "refused"), [("Pulumi.prod.yaml", True), ("Pulumi.lab.yaml", False)]
+)
+def test_a_stack_file_is_judged_by_the_stack_its_name_says(
+    tmp_path: Path, file: str, refused: bool
+) -> None:
+    path = tmp_path / file
+    path.write_text(
+        STACK_FILE.replace(
+            "  nsxt:username: admin\n", "  nsxt:username: admin\n  nsxt:allowUnverifiedSsl: true\n"
+        ),
+        encoding="utf-8",
+    )
+    if refused:
+        with pytest.raises(ConfigError) as info:
+            load_stack_file(path)
+        assert info.value.problems == [UNVERIFIED_NSX_TLS.format(stack="stack prod")]
+    else:
+        assert load_stack_file(path)[0].access.stack == "lab"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from antrea_egress.booleans import parse_boolean
 from antrea_egress.config import (
     CONFIG_NAMESPACE,
     ConfigError,
@@ -23,6 +24,7 @@ from antrea_egress.config import (
     load_stack_config,
     rules,
 )
+from antrea_egress.config.model import STACK_ACCESS
 from tests.antrea_egress.test_config import (
     HOST_BITS_WARNING,
     NODE_SEGMENT,
@@ -71,6 +73,11 @@ def staging_on(cidr: str, gateway: str, address: str) -> tuple[Mutation, ...]:
 
 
 LONG_NAMES = (cluster("name", value="c" * 63), cluster("vsphereNamespace", value="n" * 63))
+
+
+def nsx_tls_unverified(raw: Raw) -> None:
+    raw["nsxt:allowUnverifiedSsl"] = "true"
+
 
 # fmt: off
 CASES = [
@@ -122,6 +129,8 @@ CASES = [
     Case("rendering_names_the_node_segment",
          (put("renderYamlTo", value="rendered/lab"),),
          (put("renderYamlTo", value="rendered/lab"), cluster("nodeSegment", value=NODE_SEGMENT))),
+    Case("unverified_nsx_tls_only_in_a_lab",
+         (nsx_tls_unverified,), (nsx_tls_unverified, put("allowUnverifiedNsxTls", value=True))),
     Case("demo_namespaces_distinct",
          (put("demoWorkloads", value=True),
           zone(1, "appliedTo", value={"namespace": "prod", "podSelector": {"app": "api"}})),
@@ -150,6 +159,13 @@ def stack_values(raw: Raw) -> dict[str, Any]:
     return {key.removeprefix(P): value for key, value in raw.items() if key.startswith(P)}
 
 
+def stack_context(raw: Raw) -> dict[str, Any]:
+    """What a StackConfig built directly is told of the keys outside its namespace (the
+    loader reads them itself); these stacks have no name, so none is a lab."""
+    unverified = parse_boolean(raw.get("nsxt:allowUnverifiedSsl", False))
+    return {STACK_ACCESS: rules.StackAccess(stack=None, nsx_tls_unverified=unverified)}
+
+
 def loader_problems(raw: Raw) -> list[str]:
     with pytest.raises(ConfigError) as info:
         load_stack_config(raw)
@@ -168,7 +184,7 @@ def model_refusals(raw: Raw) -> list[tuple[str, str]]:
     """Where StackConfig.model_validate refused, with the model's message (each model raises
     its problems joined with '; ', keyed relative to itself)."""
     with pytest.raises(ValidationError) as info:
-        StackConfig.model_validate(stack_values(raw))
+        StackConfig.model_validate(stack_values(raw), context=stack_context(raw))
     return [
         (config_key(tuple(item["loc"])), str(item["ctx"]["error"])) for item in info.value.errors()
     ]
@@ -188,7 +204,8 @@ def as_model_message(lines: list[str], model_key: str) -> str:
 
 
 def key_pattern(key: str) -> re.Pattern[str]:
-    return re.compile(re.escape(f"{P}{key}").replace(re.escape("[]"), r"\[\d+\]"))
+    qualified = key if ":" in key else f"{P}{key}"  # another namespace's key is written whole
+    return re.compile(re.escape(qualified).replace(re.escape("[]"), r"\[\d+\]"))
 
 
 def without(rule: rules.Rule, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -214,7 +231,9 @@ def test_what_a_rule_refuses_the_loader_and_the_models_refuse_with_its_key(
             rule.keys,
         )
         assert any(
-            line.startswith(model_key) and as_model_message([line], model_key) in message
+            # StackConfig itself words every line in full, another namespace's key included.
+            (model_key == CONFIG_NAMESPACE or line.startswith(model_key))
+            and as_model_message([line], model_key) in message
             for model_key, message in refusals
         ), (line, refusals)
 
@@ -226,7 +245,8 @@ def test_the_whole_table_refuses_the_case_and_accepts_its_variant_in_both(case: 
     assert loader_problems(refused)
     assert model_refusals(refused)
     stack, _ = load_stack_config(accepted)
-    assert StackConfig.model_validate(stack_values(accepted)) == stack
+    built = StackConfig.model_validate(stack_values(accepted), context=stack_context(accepted))
+    assert built == stack
 
 
 # --- the two configurations only the loader refused before ----------------------------------
@@ -269,3 +289,105 @@ def test_demo_workloads_with_a_bad_namespace_is_a_problem_of_that_key_not_a_cras
         f"{P}zones[1].appliedTo.namespace",
     ]
     assert info.value.warnings == [HOST_BITS_WARNING]
+
+
+# --- a rule skips what failed to parse: one problem per bad field, and no crash --------------
+
+# fmt: off
+SKIPPED = [
+    ("operator-without-values",
+     (zone(0, "nodeSelector",
+           value={"matchExpressions": [{"key": "a", "operator": "Maybe"}]}),),
+     ["zones[0].nodeSelector.matchExpressions[0].operator: input should be 'In', 'NotIn', "
+      "'Exists' or 'DoesNotExist', got 'Maybe'"]),
+    ("values-of-exists",
+     (zone(0, "nodeSelector",
+           value={"matchExpressions": [{"key": "a", "operator": "Exists", "values": "b"}]}),),
+     ["zones[0].nodeSelector.matchExpressions[0].values: must be a list, got 'b'"]),
+    ("values-of-in",
+     (zone(0, "nodeSelector",
+           value={"matchExpressions": [{"key": "a", "operator": "In", "values": 5}]}),),
+     ["zones[0].nodeSelector.matchExpressions[0].values: must be a list, got 5"]),
+    ("manage", (cluster("manage", value="yes"), drop("cluster", "tkr")),
+     ["cluster.manage: must be true or false, got 'yes'"]),
+    ("control-plane",
+     (cluster("controlPlane", value={"replicas": "x", "vmClass": "a", "storageClass": "b"}),),
+     ["cluster.controlPlane.replicas: must be an integer, got 'x'"]),
+    ("node-pools", (cluster("nodePools", value="x"),),
+     ["cluster.nodePools: must be a list, got 'x'"]),
+    ("zone-cidr-of-overlapping-ranges",
+     (zone(1, "cidr", value="10.100.5.0/33"), zone(1, "gateway", value="10.100.5.254"),
+      ranges(1, span("15", "16"))),
+     ["zones[1].cidr: '10.100.5.0/33' is not a CIDR such as 10.100.5.0/25"]),
+    ("zone-gateway-of-overlapping-ranges",
+     (zone(1, "cidr", value="10.100.5.0/24"), zone(1, "gateway", value="x"),
+      ranges(1, span("15", "16"))),
+     ["zones[1].gateway: 'x' is not an IP address",
+      "zones[1].cidr: 10.100.5.0/24 overlaps antrea-egress:zones[0].cidr 10.100.5.0/25"]),
+    ("range-start", (ranges(0, {"start": "x", "end": "10.100.5.20"}),),
+     ["zones[0].ipRanges[0].start: 'x' is not an IP address"]),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("mutations", "expected"), [c[1:] for c in SKIPPED],
+                         ids=[c[0] for c in SKIPPED])  # fmt: skip
+def test_a_rule_that_needs_a_field_that_failed_to_parse_is_skipped(
+    mutations: tuple[Mutation, ...], expected: list[str]
+) -> None:
+    assert loader_problems(apply(*mutations)) == [P + line for line in expected]
+
+
+# --- the rules' exact words and edges ------------------------------------------------------
+
+PATH_LIMIT_TAIL = "; NSX allows 255: shorten the zone, cluster or namespace name"
+
+
+def parent_of_length(characters: int) -> str:
+    return "/infra/segments/" + "p" * characters
+
+
+# With the field procedure's names, a parent id of 176 characters makes zone 0's binding-map
+# path exactly 255 characters long (zone 1, "staging", is two characters longer).
+# fmt: off
+EXACT = [
+    ("parent-path-at-the-limit", (zone(0, "parentSegment", value=parent_of_length(176)),), []),
+    ("parent-path-one-over",
+     (zone(0, "parentSegment", value=parent_of_length(177)),),
+     ["zones[0].name: its NSX binding-map path would be 256 characters long" + PATH_LIMIT_TAIL]),
+    ("node-segment-path-one-over",
+     (cluster("nodeSegment", value=parent_of_length(177)),),
+     ["zones[0].name: its NSX binding-map path would be 256 characters long" + PATH_LIMIT_TAIL,
+      "zones[1].name: its NSX binding-map path would be 259 characters long" + PATH_LIMIT_TAIL]),
+    ("a-bad-name-hides-no-other-zone",
+     (cluster("nodeSegment", value=parent_of_length(177)), zone(0, "name", value="Bad_")),
+     ["zones[0].name: 'Bad_' is not a DNS-1123 label (lower-case letters, digits and '-', "
+      "starting and ending with a letter or digit)",
+      "zones[1].name: its NSX binding-map path would be 259 characters long" + PATH_LIMIT_TAIL]),
+    ("vlan-twice-on-auto",
+     (zone(1, "vlan", value=110),),
+     ["zones[1].vlan: VLAN 110 is already used by antrea-egress:zones[0].vlan on the same "
+      "parent segment (auto)"]),
+    ("vlan-twice-on-a-node-segment-that-failed",
+     (cluster("nodeSegment", value=5), zone(1, "vlan", value=110)),
+     ["cluster.nodeSegment: must be a string, got 5",
+      "zones[1].vlan: VLAN 110 is already used by antrea-egress:zones[0].vlan on the same "
+      "parent segment (the cluster's node segment)"]),
+    ("vlan-of-a-zone-whose-parent-failed",
+     (zone(0, "parentSegment", value=5), zone(1, "vlan", value=110)),
+     ["zones[0].parentSegment: must be a string, got 5"]),
+    ("vlan-twice-after-a-bad-vlan",
+     (many_zones(3), zone(0, "vlan", value="x"), zone(2, "vlan", value=201)),
+     ["zones[0].vlan: VLAN must be an integer 1-4094, got 'x'",
+      "zones[2].vlan: VLAN 201 is already used by antrea-egress:zones[1].vlan on the same "
+      "parent segment (auto)"]),
+    ("vlan-twice-on-different-parents",
+     (zone(1, "vlan", value=110), zone(1, "parentSegment", value=parent_of_length(8))), []),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("mutations", "expected"), [c[1:] for c in EXACT],
+                         ids=[c[0] for c in EXACT])  # fmt: skip
+def test_what_the_rules_say_exactly(mutations: tuple[Mutation, ...], expected: list[str]) -> None:
+    assert try_loader(apply(*mutations)) == [P + line for line in expected]

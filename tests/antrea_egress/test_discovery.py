@@ -21,6 +21,9 @@ from nsxsim import LAB, NsxSimulator
 from tests.conftest import nsx_config
 from tests.fakes.kube_api import FakeKubeApi
 
+# Every test here waits on the simulator and a fake Supervisor: a hang fails within 20 s.
+pytestmark = pytest.mark.timeout(20)
+
 NAMESPACE, CLUSTER, INFRA = "test", "tkc-test01", "tkc-test01-x7k2p"
 VNET = f"{INFRA}-vnet"
 

@@ -19,6 +19,9 @@ from antrea_egress.kube import (
 )
 from tests.fakes.kube_api import FakeKubeApi
 
+# Every test here waits on a fake Kubernetes API server: a hang fails within 20 s.
+pytestmark = pytest.mark.timeout(20)
+
 
 @pytest.fixture
 def api() -> Iterator[FakeKubeApi]:

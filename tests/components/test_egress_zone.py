@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pytest
 
 from antrea_egress.manifests import PoolPrunedError
@@ -102,7 +103,7 @@ def test_demo_workloads_need_a_namespace_per_zone() -> None:
     values = two_zones()
     values["antrea-egress:demoWorkloads"] = True
     values["antrea-egress:zones"][1]["appliedTo"]["namespace"] = "prod"
-    with pytest.raises(Exception, match=r"zones\[1\]\.appliedTo\.namespace: demoWorkloads"):
+    with pytest.raises(pulumi.RunError, match=r"zones\[1\]\.appliedTo\.namespace: demoWorkloads"):
         run_program("prod", values=values)
 
 

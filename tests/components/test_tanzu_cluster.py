@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pytest
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
@@ -93,7 +94,7 @@ def test_invalid_configuration_stops_before_any_resource() -> None:
         controlPlane={"replicas": 2, "vmClass": "x", "storageClass": "y"}
     )
     values["antrea-egress:zones"][0]["gateway"] = "10.100.5.0"
-    with pytest.raises(Exception, match="invalid stack configuration") as caught:
+    with pytest.raises(pulumi.RunError, match="invalid stack configuration") as caught:
         run_program("prod", values=values)
     message = str(caught.value)
     assert "antrea-egress:cluster.controlPlane.replicas: must be odd, got 2" in message
@@ -146,7 +147,7 @@ def test_unprotected_cluster_when_configured() -> None:
 def test_the_supervisor_context_is_required() -> None:
     values = stack_values("prod")
     del values["kubernetes:context"]
-    with pytest.raises(Exception, match="kubernetes:context: not set"):
+    with pytest.raises(pulumi.RunError, match="kubernetes:context: not set"):
         run_program("prod", values=values)
 
 

@@ -23,6 +23,9 @@ from echo_server import cli, create_app
 from echo_server.app import requester_ip
 from echo_server.cli import Options, build_config, main, parse_args
 
+# Every test here waits on a uvicorn server and subprocesses: a hang fails within 30 s.
+pytestmark = pytest.mark.timeout(30)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"
 SPOOFED = "203.0.113.7"  # TEST-NET-3: never the address of the test client

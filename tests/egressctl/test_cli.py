@@ -178,6 +178,54 @@ def test_verify_uses_the_stacks_kubeconfig_and_fails_on_a_mismatch(
     assert ("PASS" if code == 0 else "FAIL") in result.output
 
 
+def two_zone_outputs(kubeconfig: str) -> dict[str, Any]:
+    outputs = deployed_outputs(kubeconfig)
+    staging = {
+        **outputs["zones"]["prod"],
+        "egressIP": "10.100.5.130",
+        "cidr": "10.100.5.128/30",
+        "namespace": "staging",
+        "segmentPath": "/infra/segments/egress-prod-tkc-prod01-staging",
+    }
+    outputs["zones"]["staging"] = staging
+    return outputs
+
+
+@pytest.mark.parametrize(
+    ("seen", "code"),
+    [
+        ({"prod": "10.100.5.10", "staging": "10.100.5.130"}, 0),
+        ({"prod": "10.244.0.5", "staging": "10.100.5.130"}, 1),  # the first zone fails
+        ({"prod": "10.100.5.10", "staging": "10.244.0.6"}, 1),  # the last zone fails
+    ],
+    ids=["both-pass", "first-fails", "last-fails"],
+)
+def test_verify_of_several_zones_fails_when_any_zone_fails(
+    guest: FakeKubeApi, monkeypatch: pytest.MonkeyPatch, seen: dict[str, str], code: int
+) -> None:
+    monkeypatch.setattr(
+        automation, "stack_outputs", lambda *_, **__: two_zone_outputs(guest.kubeconfig())
+    )
+    assigned = {
+        "egressIP": "10.100.5.130",
+        "egressNode": "worker-2",
+        "conditions": [{"type": "IPAssigned", "status": "True", "reason": "Assigned"}],
+    }
+    guest.put(
+        "/apis/crd.antrea.io/v1beta1/egresses/egress-staging",
+        {"kind": "Egress", "status": assigned},
+    )
+    guest.play_pods(
+        lambda pod: PodRun.succeeds(f"Requester IP: {seen[pod['metadata']['namespace']]}\n")
+    )
+    result = invoke(
+        "verify", "--stack", "prod", "--echo-url", "http://127.0.0.1:9/", "--timeout", "5"
+    )
+    assert result.exit_code == code, result.output
+    verdicts = [word for word in result.output.split() if word in ("PASS", "FAIL")]
+    assert sorted(verdicts) == sorted(["PASS", "PASS"] if code == 0 else ["PASS", "FAIL"])
+
+
 def test_verify_needs_a_deployed_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(automation, "stack_outputs", lambda *_, **__: None)
     result = invoke("verify", "--stack", "prod", "--echo-url", "http://127.0.0.1:9/")

@@ -28,6 +28,9 @@ from egressctl.verify import (
 )
 from tests.fakes.kube_api import FakeKubeApi, PodRun
 
+# Every test here waits on probe pods played by a fake Kubernetes API: a hang fails within 20 s.
+pytestmark = pytest.mark.timeout(20)
+
 ECHO_URL = "http://192.168.178.222:88/"
 FIELD_IPS = {"prod": "10.100.5.10", "staging": "10.100.5.130"}  # field procedure, step 9
 NODE_IP = "10.244.0.34"  # what the echo server sees when the Egress is not applied
@@ -482,8 +485,16 @@ def test_an_unusable_echo_url_is_refused_before_anything_runs(
         "http://user@echo.example/",
     ],
 )
-def test_http_and_https_urls_with_a_host_are_accepted(url: str) -> None:
-    check_echo_url(url)
+def test_http_and_https_urls_with_a_host_are_accepted(
+    api: FakeKubeApi, kube: KubeClient, url: str
+) -> None:
+    check_echo_url(url)  # no ValueError, and the probe pod curls exactly that URL
+    seed_egress(api, "prod", FIELD_IPS["prod"])
+    api.play_pods(echo_answers(FIELD_IPS))
+    (result,) = verify_zones(kube, probes_from_outputs(outputs("prod")), url)
+    assert result.passed
+    (pod,) = api.created
+    assert pod["spec"]["containers"][0]["command"][-1] == url
 
 
 def test_no_probes_no_requests(api: FakeKubeApi, kube: KubeClient) -> None:

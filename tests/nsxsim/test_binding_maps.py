@@ -10,6 +10,9 @@ import pytest
 from nsxsim import LAB, NsxSimulator
 from tests.nsxsim.conftest import api, child_body, expect_error, map_path
 
+# Every test here waits on the simulator: a hang fails within 15 s.
+pytestmark = pytest.mark.timeout(15)
+
 MAP = map_path("egress-prod", "bm-node")
 
 

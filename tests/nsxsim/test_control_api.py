@@ -8,6 +8,9 @@ import pytest
 from nsxsim import DEFAULT_TZ_PATH, LAB, Fault, NsxSimulator, RecordedRequest
 from tests.nsxsim.conftest import api, child_body
 
+# Every test here waits on the simulator: a hang fails within 15 s.
+pytestmark = pytest.mark.timeout(15)
+
 
 def test_lab_constants_match_the_field_procedure() -> None:
     assert LAB.node_segment_id == "vnet_60f55536-121d-40d0-ac48-4cb976decf3d_0"

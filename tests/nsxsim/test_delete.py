@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -11,10 +10,13 @@ import pytest
 from nsxsim import LAB, NsxSimulator
 from tests.nsxsim.conftest import api, child_body, expect_error, map_path, serving_lab
 
+# Every test here waits on the simulator: a hang fails within 15 s.
+pytestmark = pytest.mark.timeout(15)
+
 SEG = "/infra/segments/egress-prod"
 MAP = map_path("egress-prod", "bm-node")
 MAP_BODY = {"segment_path": LAB.node_segment_path, "vlan_traffic_tag": 110}
-PURGE_DELAY = 0.3
+PURGE_DELAY = 0.5  # binary-exact, so the fake clock lands on it exactly
 
 
 def test_delete_missing_is_404_600(client: httpx.Client) -> None:
@@ -78,13 +80,20 @@ def test_ports_of_missing_segment_is_404(client: httpx.Client) -> None:
 
 
 @pytest.fixture
-def slow_purge() -> Iterator[tuple[NsxSimulator, httpx.Client]]:
-    with serving_lab(NsxSimulator(purge_delay=PURGE_DELAY)) as (simulator, http):
-        yield simulator, http
+def clock() -> list[float]:
+    """The simulator's clock (one mutable reading): tests move it instead of sleeping."""
+    return [100.0]
+
+
+@pytest.fixture
+def slow_purge(clock: list[float]) -> Iterator[tuple[NsxSimulator, httpx.Client]]:
+    simulator = NsxSimulator(purge_delay=PURGE_DELAY, clock=lambda: clock[0])
+    with serving_lab(simulator) as (started, http):
+        yield started, http
 
 
 def test_purge_delay_marks_for_delete_then_purges(
-    slow_purge: tuple[NsxSimulator, httpx.Client],
+    slow_purge: tuple[NsxSimulator, httpx.Client], clock: list[float]
 ) -> None:
     sim, http = slow_purge
     http.patch(api(SEG), json=child_body())
@@ -97,20 +106,23 @@ def test_purge_delay_marks_for_delete_then_purges(
     assert listed[SEG]["marked_for_delete"] is True
     assert sim.objects(include_marked=True)[SEG]["marked_for_delete"] is True
     expect_error(http.delete(api(SEG)), 404, 600)
-    time.sleep(PURGE_DELAY + 0.05)
+    clock[0] += PURGE_DELAY - 0.25
+    still = http.get(api("/infra/segments"), params={"include_mark_for_delete_objects": "true"})
+    assert SEG in [s["path"] for s in still.json()["results"]]
+    clock[0] += 0.25
     after = http.get(api("/infra/segments"), params={"include_mark_for_delete_objects": "true"})
     assert SEG not in [s["path"] for s in after.json()["results"]]
 
 
 def test_rewriting_an_id_marked_for_delete_is_500045_until_purged(
-    slow_purge: tuple[NsxSimulator, httpx.Client],
+    slow_purge: tuple[NsxSimulator, httpx.Client], clock: list[float]
 ) -> None:
     _sim, http = slow_purge
     http.patch(api(SEG), json=child_body())
     http.delete(api(SEG))
     expect_error(http.patch(api(SEG), json=child_body()), 400, 500045)
     expect_error(http.put(api(SEG), json=child_body()), 400, 500045)
-    time.sleep(PURGE_DELAY + 0.05)
+    clock[0] += PURGE_DELAY
     response = http.patch(api(SEG), json=child_body())
     assert response.status_code == 200
     assert http.get(api(SEG)).json()["_revision"] == 0

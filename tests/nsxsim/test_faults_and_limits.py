@@ -8,7 +8,10 @@ import httpx
 import pytest
 
 from nsxsim import LAB, Fault, NsxSimulator
-from tests.nsxsim.conftest import api, expect_error
+from tests.nsxsim.conftest import api, expect_error, serving_lab
+
+# Every test here waits on the simulator, injected delays: a hang fails within 15 s.
+pytestmark = pytest.mark.timeout(15)
 
 SEGMENTS = api("/infra/segments")
 NODE = api(LAB.node_segment_path)
@@ -44,18 +47,17 @@ def test_fault_headers_such_as_retry_after(client: httpx.Client, sim: NsxSimulat
     assert "retry-after" not in client.get(SEGMENTS).headers
 
 
-def test_delay_fault_then_normal_answer(client: httpx.Client, sim: NsxSimulator) -> None:
-    sim.add_fault(Fault("segments", delay=0.3, headers={"X-Extra": "1"}))
-    started = time.monotonic()
-    response = client.get(NODE)
-    elapsed = time.monotonic() - started
-    assert response.status_code == 200
-    assert response.json()["id"] == LAB.node_segment_id
-    assert response.headers["x-extra"] == "1"
-    assert elapsed >= 0.3
-    started = time.monotonic()
-    client.get(NODE)
-    assert time.monotonic() - started < 0.3
+def test_delay_fault_then_normal_answer() -> None:
+    slept: list[float] = []
+    with serving_lab(NsxSimulator(sleep=slept.append)) as (sim, client):
+        sim.add_fault(Fault("segments", delay=0.3, headers={"X-Extra": "1"}))
+        response = client.get(NODE)
+        assert response.status_code == 200
+        assert response.json()["id"] == LAB.node_segment_id
+        assert response.headers["x-extra"] == "1"
+        assert slept == [0.3]
+        client.get(NODE)
+        assert slept == [0.3]  # times=1: the next answer is not delayed
 
 
 def test_delay_exceeding_client_timeout(sim: NsxSimulator) -> None:
@@ -79,6 +81,19 @@ def test_drop_closes_the_connection_without_answer(client: httpx.Client, sim: Ns
     assert client.get(NODE).status_code == 200
 
 
+def test_drop_answer_carries_the_request_out_then_drops_the_connection(
+    client: httpx.Client, sim: NsxSimulator
+) -> None:
+    sim.add_fault(Fault("segments/lost", method="PATCH", drop_answer=True))
+    body = {"connectivity_path": LAB.tier1_path, "subnets": [{"gateway_address": "10.9.0.1/24"}]}
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.patch(api("/infra/segments/lost"), json=body)
+    assert sim.requests[-1].status == 0
+    stored = sim.get("/infra/segments/lost")
+    assert stored is not None  # applied, though the client never heard so
+    assert stored["connectivity_path"] == LAB.tier1_path
+
+
 def test_multiple_faults_apply_in_order(client: httpx.Client, sim: NsxSimulator) -> None:
     sim.add_fault(Fault("segments", status=503))
     sim.add_fault(Fault("segments", status=504))
@@ -100,15 +115,19 @@ def test_clear_faults(client: httpx.Client, sim: NsxSimulator) -> None:
     assert client.get(SEGMENTS).status_code == 200
 
 
-def test_rate_limit_429_then_recovery(client: httpx.Client, sim: NsxSimulator) -> None:
-    sim.rate_limit_per_second = 3
-    assert [client.get(SEGMENTS).status_code for _ in range(3)] == [200, 200, 200]
-    limited = client.get(SEGMENTS)
-    body = expect_error(limited, 429, 429)
-    assert body["error_message"] == "Client 'admin' exceeded request rate of 3 per second"
-    assert "retry-after" not in limited.headers
-    time.sleep(1.05)
-    assert client.get(SEGMENTS).status_code == 200
+def test_rate_limit_429_then_recovery() -> None:
+    now = [50.0]
+    with serving_lab(NsxSimulator(clock=lambda: now[0])) as (sim, client):
+        sim.rate_limit_per_second = 3
+        assert [client.get(SEGMENTS).status_code for _ in range(3)] == [200, 200, 200]
+        limited = client.get(SEGMENTS)
+        body = expect_error(limited, 429, 429)
+        assert body["error_message"] == "Client 'admin' exceeded request rate of 3 per second"
+        assert "retry-after" not in limited.headers
+        now[0] += 0.5
+        assert client.get(SEGMENTS).status_code == 429  # still within the second
+        now[0] += 0.5
+        assert client.get(SEGMENTS).status_code == 200
 
 
 def test_rate_limit_counts_per_user() -> None:

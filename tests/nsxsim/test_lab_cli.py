@@ -22,6 +22,9 @@ from nsxsim import DEFAULT_NSX_VERSION, DEFAULT_USERS, LAB, LAB_STACK
 from nsxsim.cli import DEFAULT_CA_OUT, main, parse_args
 from nsxsim.tls import CA_CERT_FILE, CA_KEY_FILE
 
+# Every test here waits on the simulator as a lab process: a hang fails within 30 s.
+pytestmark = pytest.mark.timeout(30)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "Serving until Ctrl-C."
 _START_TIMEOUT = 10.0

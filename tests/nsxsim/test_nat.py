@@ -10,6 +10,9 @@ import pytest
 from nsxsim import LAB, NsxSimulator
 from tests.nsxsim.conftest import api, expect_error, nat_path
 
+# Every test here waits on the simulator: a hang fails within 15 s.
+pytestmark = pytest.mark.timeout(15)
+
 RULE = nat_path("nosnat-egress-prod")
 
 

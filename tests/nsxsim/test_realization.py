@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from nsxsim import LAB, NsxSimulator
 from tests.nsxsim.conftest import api, child_body, expect_error, map_path, serving_lab
+
+# Every test here waits on the simulator: a hang fails within 15 s.
+pytestmark = pytest.mark.timeout(15)
 
 REALIZED = api("/infra/realized-state/realized-entities")
 SEG = "/infra/segments/egress-prod"
@@ -109,3 +113,19 @@ def test_deleted_object_is_no_longer_realized(client: httpx.Client) -> None:
     client.patch(api(SEG), json=child_body())
     client.delete(api(SEG))
     expect_error(client.get(REALIZED, params={"intent_path": SEG}), 404, 600)
+
+
+def test_a_realization_delay_realizes_each_write_after_that_time() -> None:
+    now = [100.0]
+    with serving_lab(NsxSimulator(realization_delay=2.0, clock=lambda: now[0])) as (sim, http):
+        http.patch(api(SEG), json=child_body())
+        assert _states(http, SEG, 3) == ["UNREALIZED"] * 3  # polls alone do not realize it
+        now[0] += 1.9
+        assert _poll(http, SEG)["state"] == "UNREALIZED"
+        now[0] += 0.1
+        assert _poll(http, SEG)["state"] == "REALIZED"
+        http.patch(api(SEG), json=child_body(description="again"))
+        assert _poll(http, SEG)["state"] == "UNREALIZED"  # a new write waits again
+        assert _poll(http, LAB.node_segment_path)["state"] == "REALIZED"  # seeded: realized
+        sim.set_realization("egress-prod", ["ERROR"])
+        assert _poll(http, SEG)["state"] == "ERROR"  # a rule still wins

@@ -10,6 +10,9 @@ import pytest
 from nsxsim import DEFAULT_TZ_PATH, LAB, NsxSimulator
 from tests.nsxsim.conftest import api, child_body, expect_error
 
+# Every test here waits on the simulator: a hang fails within 15 s.
+pytestmark = pytest.mark.timeout(15)
+
 SEG = "/infra/segments/egress-prod"
 
 

@@ -20,6 +20,9 @@ import pytest
 from nsxsim import DEFAULT_NSX_VERSION, LAB, LAB_STACK, NsxSimulator
 from tests.nsxsim.conftest import api, expect_error
 
+# Every test here waits on the simulator: a hang fails within 15 s.
+pytestmark = pytest.mark.timeout(15)
+
 RULE_ID = LAB_STACK.no_snat_rule_id()
 RULE_PATH = api(f"{LAB.tier1_path}/nat/USER/nat-rules/{RULE_ID}")
 VERSION_PATH = "/api/v1/node/version"

@@ -19,6 +19,9 @@ import pytest
 from nsxsim import LAB, NsxSimulator
 from tests.nsxsim.conftest import api, expect_error
 
+# Every test here waits on the simulator over TLS: a hang fails within 15 s.
+pytestmark = pytest.mark.timeout(15)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

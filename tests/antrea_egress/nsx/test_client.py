@@ -6,8 +6,8 @@ HTTPS; these pin down the exact retry arithmetic with a fake clock.
 
 from __future__ import annotations
 
+import logging
 import ssl
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +26,9 @@ from antrea_egress.nsx.errors import (
     NsxTlsError,
 )
 from antrea_egress.nsx.settings import NsxSettings
+
+# Scripted transports on a fake clock: nothing here really waits, and a hang fails in 10 s.
+pytestmark = pytest.mark.timeout(10)
 
 PASSWORD = "Pw-do-not-leak-42"
 SEGMENT = "/infra/segments/s1"
@@ -54,10 +57,17 @@ class Script:
 
 @dataclass
 class FakeClock:
+    """The client's clock and sleep: sleeping moves the time on, and nothing else does."""
+
+    now: float = 1000.0
     sleeps: list[float] = field(default_factory=list)
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
 
 
 @pytest.fixture
@@ -81,6 +91,7 @@ def make_client(clock: FakeClock) -> Iterator[Callable[..., NsxClient]]:
             tuning=ClientTuning(**tuning),
             transport=httpx.MockTransport(script),
             sleep=clock.sleep,
+            clock=clock.monotonic,
         )
         clients.append(client)
         return client
@@ -160,21 +171,16 @@ def test_retries_are_bounded_by_attempts(make_client: Any, clock: FakeClock) -> 
     assert len(clock.sleeps) == 3
 
 
-def test_retries_are_bounded_by_the_deadline() -> None:
-    # Real sleeps: the deadline is wall-clock time. Attempts alone would allow 1000 tries.
+def test_retries_are_bounded_by_the_deadline(make_client: Any, clock: FakeClock) -> None:
+    # Attempts alone would allow 1000 tries; the deadline (on the client's clock) stops first.
     script = Script([nsx_error(429, 0, "slow down")])
     policy = RetryPolicy(max_attempts=1000, initial_backoff=0.05, max_backoff=0.1, deadline=0.3)
-    settings = NsxSettings(base_url="https://127.0.0.1:1", username="a", password=PASSWORD)
-    started = time.monotonic()
-    with (
-        NsxClient(
-            settings, tuning=ClientTuning(retry=policy), transport=httpx.MockTransport(script)
-        ) as client,
-        pytest.raises(NsxApiError),
-    ):
-        client.get(SEGMENT)
-    assert time.monotonic() - started < 0.3 + 0.2
+    started = clock.now
+    with pytest.raises(NsxApiError, match="HTTP 429"):
+        make_client(script, retry=policy).get(SEGMENT)
+    assert clock.now - started < 0.3
     assert 1 < len(script.seen) < 1000
+    assert len(script.seen) == len(clock.sleeps) + 1
 
 
 def test_retry_after_is_honoured(make_client: Any, clock: FakeClock) -> None:
@@ -269,13 +275,86 @@ def test_wait_realized_polls_until_every_entity_is_realized(
     make_client(script, realization_first_interval=0.5).wait_realized(SEGMENT)
     assert len(script.seen) == 4
     assert script.seen[0].url.params["intent_path"] == SEGMENT
-    assert clock.sleeps == [0.5, 1.0, 2.0]
+    # Polls at 0.5 s, then each when the wait has grown by half: 0.75, 1.125, 1.6875 s.
+    assert clock.sleeps == [0.5, 0.25, 0.375, 0.5625]
+
+
+def test_wait_realized_polls_intents_in_order_and_stops_a_round_at_a_pending_one(
+    make_client: Any, clock: FakeClock
+) -> None:
+    other = "/infra/segments/s1/segment-connection-binding-maps/bm"
+    script = Script([realized("UNREALIZED"), realized("REALIZED"), realized("REALIZED")])
+    make_client(script).wait_realized(SEGMENT, other)
+    polled = [request.url.params["intent_path"] for request in script.seen]
+    assert polled == [SEGMENT, SEGMENT, other]  # the map is not polled while the segment waits
+    assert len(clock.sleeps) == 2
+
+
+class RealizesAfter:
+    """A manager that realizes every intent `delay` seconds (on the fake clock) after the
+    first poll's round began, and counts the polls per intent."""
+
+    def __init__(self, clock: FakeClock, delay: float) -> None:
+        self.clock, self.delay = clock, delay
+        self.started = clock.now
+        self.polls: dict[str, int] = {}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        intent = request.url.params["intent_path"]
+        self.polls[intent] = self.polls.get(intent, 0) + 1
+        done = self.clock.now - self.started >= self.delay
+        return realized("REALIZED" if done else "UNREALIZED")
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.31, 0.46, 1.2, 1.53, 2.3, 3.5, 5.0])
+def test_the_default_wait_ends_within_half_again_the_realization_time_in_8_polls(
+    clock: FakeClock, delay: float
+) -> None:
+    manager = RealizesAfter(clock, delay)
+    settings = NsxSettings(base_url="https://127.0.0.1:1", username="a", password=PASSWORD)
+    transport = httpx.MockTransport(manager)
+    with NsxClient(settings, transport=transport, sleep=clock.sleep, clock=clock.monotonic) as nsx:
+        nsx.wait_realized(SEGMENT, SEGMENT + "/segment-connection-binding-maps/bm")
+    waited = clock.now - manager.started
+    assert delay <= waited <= 1.5 * delay
+    assert max(manager.polls.values()) <= 8
 
 
 def test_wait_realized_fails_with_nsx_alarm_text(make_client: Any) -> None:
     script = Script([realized("UNREALIZED"), realized("ERROR", alarm="VLAN 110 already in use")])
     with pytest.raises(NsxRealizationError, match="VLAN 110 already in use"):
         make_client(script).wait_realized(SEGMENT)
+
+
+def test_a_realization_error_carries_nsx_error_codes_and_messages(make_client: Any) -> None:
+    # An alarm as NSX reports it: message, and a PolicyApiError in error_details
+    # (docs/nsx-policy-api.md §3.5).
+    alarm = {
+        "message": "Segment realization failed",
+        "error_details": {
+            "error_code": 8327,
+            "error_message": "VLAN 110 is in use",
+            "related_errors": [
+                {"error_code": 500012, "error_message": "The path is invalid"},
+                {"error_code": 8327, "error_message": "VLAN 110 is in use"},
+            ],
+        },
+    }
+    answer = httpx.Response(200, json={"results": [{"state": "ERROR", "alarms": [alarm]}]})
+    with pytest.raises(NsxRealizationError) as caught:
+        make_client(Script([answer])).wait_realized(SEGMENT)
+    assert str(caught.value) == (
+        f"NSX failed to realize {SEGMENT}: Segment realization failed (NSX error 8327: VLAN 110 "
+        "is in use; NSX error 500012: The path is invalid)"
+    )
+    assert caught.value.all_error_codes == {8327, 500012}
+
+
+def test_an_alarm_without_its_own_message_shows_its_error_details(make_client: Any) -> None:
+    alarm = {"error_details": {"error_code": 4100, "error_message": "overlapping subnet"}}
+    answer = httpx.Response(200, json={"results": [{"state": "ERROR", "alarms": [alarm]}]})
+    with pytest.raises(NsxRealizationError, match=r": NSX error 4100: overlapping subnet$"):
+        make_client(Script([answer])).wait_realized(SEGMENT)
 
 
 def test_wait_realized_is_bounded(make_client: Any) -> None:
@@ -295,6 +374,46 @@ def test_lists_follow_the_cursor(make_client: Any) -> None:
     )
     assert [o["id"] for o in make_client(script).list_objects("/infra/segments")] == ["a", "b"]
     assert script.seen[1].url.params["cursor"] == "1"
+
+
+def test_search_follows_the_cursor_over_many_pages_sending_each_one_back(
+    make_client: Any,
+) -> None:
+    pages: list[httpx.Response | Exception] = [
+        httpx.Response(200, json={"results": [{"id": "a"}, {"id": "b"}], "cursor": "c-1"}),
+        httpx.Response(200, json={"results": [{"id": "c"}], "cursor": "c-2"}),
+        httpx.Response(200, json={"results": [{"id": "d"}], "cursor": "c-3"}),
+        httpx.Response(200, json={"results": [{"id": "e"}], "result_count": 5}),
+    ]
+    script = Script(pages)
+    found = make_client(script).search("resource_type:Segment")
+    assert [o["id"] for o in found] == ["a", "b", "c", "d", "e"]
+    assert [r.url.params.get("cursor") for r in script.seen] == [None, "c-1", "c-2", "c-3"]
+    assert all(r.url.params["query"] == "resource_type:Segment" for r in script.seen)
+
+
+@pytest.mark.parametrize(
+    "last_page",
+    [
+        {"results": [{"id": "c"}], "cursor": "c-2"},  # the same cursor again
+        {"results": [], "cursor": "c-3"},  # a cursor but nothing more
+    ],
+    ids=["repeated-cursor", "empty-page"],
+)
+def test_paging_stops_when_nsx_gives_nothing_new(
+    make_client: Any, last_page: dict[str, Any]
+) -> None:
+    script = Script(
+        [
+            httpx.Response(200, json={"results": [{"id": "a"}], "cursor": "c-1"}),
+            httpx.Response(200, json={"results": [{"id": "b"}], "cursor": "c-2"}),
+            httpx.Response(200, json=last_page),
+            httpx.Response(500, json={"error_code": 1, "error_message": "asked too often"}),
+        ]
+    )
+    ids = [o["id"] for o in make_client(script).list_objects("/infra/segments")]
+    assert ids == ["a", "b", *(o["id"] for o in last_page["results"])]
+    assert len(script.seen) == 3
 
 
 def test_retry_while_repeats_a_passing_conflict_then_gives_up(
@@ -335,3 +454,158 @@ def test_tls_protocol_failures_are_final(make_client: Any) -> None:
     with pytest.raises(NsxTlsError, match=r"NSX Manager at 127\.0\.0\.1:1 failed .*WRONG_VERSION"):
         make_client(script).get(SEGMENT)
     assert len(script.seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            httpx.ConnectError("refused"),
+            f"GET {URL} failed: no answer from NSX at 127.0.0.1:1 (ConnectError: refused)",
+        ),
+        (
+            httpx.ReadTimeout(""),
+            f"GET {URL} failed: no answer from NSX at 127.0.0.1:1 (ReadTimeout)",
+        ),
+    ],
+)
+def test_a_request_without_an_answer_names_the_manager_and_the_failure(
+    make_client: Any, error: Exception, message: str
+) -> None:
+    policy = RetryPolicy(max_attempts=1)
+    with pytest.raises(NsxConnectionError) as caught:
+        make_client(Script([error]), retry=policy).get(SEGMENT)
+    assert str(caught.value) == message
+    assert type(caught.value) is NsxConnectionError
+
+
+def certificate_error() -> ssl.SSLCertVerificationError:
+    error = ssl.SSLCertVerificationError(
+        1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
+    )
+    error.verify_message = "self-signed certificate in certificate chain"
+    return error
+
+
+@pytest.mark.parametrize(
+    ("cause", "reason"),
+    [
+        (certificate_error(), "self-signed certificate in certificate chain"),
+        (
+            ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"),
+            "[SSL: WRONG_VERSION_NUMBER] wrong version number",
+        ),
+    ],
+)
+def test_a_tls_failure_is_final_and_says_to_set_the_ca_file(
+    make_client: Any, cause: Exception, reason: str
+) -> None:
+    error = httpx.ConnectError("handshake failed")
+    error.__context__ = cause  # as httpcore raises it: the ssl error is the context
+    script = Script([error])
+    with pytest.raises(NsxTlsError) as caught:
+        make_client(script).get(SEGMENT)
+    assert str(caught.value) == (
+        f"GET {URL} failed: TLS with the NSX Manager at 127.0.0.1:1 failed ({reason}). If its "
+        "certificate is not trusted, set nsxt:caFile (or NSXT_CA_FILE) to the CA bundle that "
+        "signed it"
+    )
+    assert (caught.value.method, caught.value.path) == ("GET", URL)
+    assert len(script.seen) == 1
+
+
+def test_a_session_without_an_xsrf_token_fails_with_a_hint(make_client: Any) -> None:
+    script = Script([httpx.Response(200, headers={"Set-Cookie": "JSESSIONID=abc; Path=/"})])
+    with pytest.raises(NsxAuthError) as caught:
+        make_client(script, session=True).get(SEGMENT)
+    assert str(caught.value) == (
+        "POST /api/session/create failed: HTTP 200: NSX created no session (no X-XSRF-TOKEN "
+        "header). Set nsxt:sessionAuth to false to use HTTP Basic authentication"
+    )
+    assert [r.url.path for r in script.seen] == ["/api/session/create"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (
+            nsx_error(
+                400,
+                500012,
+                "The path is invalid",
+                related_errors=[
+                    {"error_code": 8327, "error_message": "VLAN clash"},
+                    {"error_message": "no code"},
+                ],
+            ),
+            f"PATCH {URL} failed: HTTP 400, NSX error 500012: The path is invalid (related: "
+            "8327: VLAN clash; no code)",
+        ),
+        (
+            httpx.Response(400, json={"httpStatus": "BAD_REQUEST", "details": "only details"}),
+            f"PATCH {URL} failed: HTTP 400: only details",
+        ),
+        (httpx.Response(400, json={"error_code": 7}), f"PATCH {URL} failed: HTTP 400, NSX error 7"),
+        (httpx.Response(502, text="x" * 600), f"PATCH {URL} failed: HTTP 502: " + "x" * 500),
+        (httpx.Response(409), f"PATCH {URL} failed: HTTP 409"),
+    ],
+    ids=["related", "details", "code-only", "long-text", "empty"],
+)
+def test_an_nsx_error_reads_as_one_exact_line(
+    make_client: Any, answer: httpx.Response, message: str
+) -> None:
+    with pytest.raises(NsxApiError) as caught:
+        make_client(Script([answer]), retry=RetryPolicy(max_attempts=1)).patch(SEGMENT, {})
+    assert str(caught.value) == message
+
+
+def test_a_realization_that_never_comes_names_its_last_states(make_client: Any) -> None:
+    client = make_client(Script([realized("UNREALIZED", "UNAVAILABLE")]), realization_timeout=0)
+    with pytest.raises(NsxRealizationTimeoutError) as caught:
+        client.wait_realized(SEGMENT)
+    assert str(caught.value) == (
+        f"{SEGMENT} was not realized within 0s (last states: UNREALIZED, UNAVAILABLE)"
+    )
+    with pytest.raises(NsxRealizationTimeoutError) as caught:
+        make_client(Script([realized()]), realization_timeout=2.5).wait_realized(SEGMENT)
+    assert str(caught.value) == (
+        f"{SEGMENT} was not realized within 2.5s (last states: no realized entities yet)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("alarms", "text"),
+    [
+        ([], "no alarm text"),
+        (["not an alarm", {"message": "second"}], "second"),
+        ([{"message": "m", "error_details": {"error_message": "detail"}}], "m (detail)"),
+        ([{"message": "", "error_details": {"error_code": 5}}], "NSX error 5"),
+        ([{"message": "a"}, {"message": "b"}], "a; b"),
+    ],
+)
+def test_realization_alarms_in_their_words(make_client: Any, alarms: list[Any], text: str) -> None:
+    answer = httpx.Response(200, json={"results": [{"state": "ERROR", "alarms": alarms}]})
+    with pytest.raises(NsxRealizationError) as caught:
+        make_client(Script([answer])).wait_realized(SEGMENT)
+    assert str(caught.value) == f"NSX failed to realize {SEGMENT}: {text}"
+
+
+def test_retries_and_passing_conflicts_are_logged_in_words(
+    make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="antrea_egress.nsx.client")
+    policy = RetryPolicy(initial_backoff=0, max_backoff=0)
+    script = Script([nsx_error(503, 0, "busy"), httpx.Response(200, json={})])
+    make_client(script, retry=policy).get(SEGMENT)
+    blocked = nsx_error(400, 500030, "has children")
+    script = Script([blocked, httpx.Response(200)])
+    client = make_client(script, conflict_timeout=10, conflict_interval=1)
+    client.retry_while(lambda e: e.error_code == 500030, lambda: client.delete(SEGMENT))
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", f"attempt 1: GET {URL} failed: HTTP 503, NSX error 0: busy; retrying in 0.0s"),
+        (
+            "INFO",
+            f"NSX refused for now (DELETE {URL} failed: HTTP 400, NSX error 500030: has "
+            "children); trying again",
+        ),
+    ]

@@ -2,11 +2,14 @@
 
 The engine starts `python -m pulumi.dynamic` in the project directory, reads the port from the
 first stdout line, sends `Configure` with the whole stack config (secrets already decrypted),
-then Check/Diff/Create/Read/Update/Delete with the serialized provider in `__provider`.
+then Check/Diff/Create/Read/Update/Delete with the serialized provider in `__provider`. Here
+the same server runs with test-only NSX time budgets (`grpc_host`), and every call has a
+deadline of its own.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -22,8 +25,12 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from antrea_egress.providers.child_segment import ChildSegmentProvider
-from nsxsim import LAB, NsxSimulator
+from nsxsim import LAB, Fault, NsxSimulator
 from tests.conftest import nsx_config
+
+# Every test here waits on a provider process over gRPC (test-only NSX timeouts): a hang
+# fails within 30 s.
+pytestmark = pytest.mark.timeout(30)
 
 ROOT = Path(__file__).resolve().parents[3]
 URN = "urn:pulumi:staging::antrea-egress::pulumi-python:dynamic/nsx:ChildSegment::prod"
@@ -37,9 +44,22 @@ def struct(values: dict[str, Any]) -> struct_pb2.Struct:
     return message
 
 
+# A deadline for each gRPC call: well above what the test budgets let a provider call take.
+CALL_TIMEOUT = 15.0
+
+
+class Engine:
+    """The provider's gRPC stub, every call with CALL_TIMEOUT as its deadline."""
+
+    def __init__(self, stub: Any) -> None:
+        self._stub = stub
+
+    def __getattr__(self, method: str) -> Any:
+        return functools.partial(getattr(self._stub, method), timeout=CALL_TIMEOUT)
+
+
 @pytest.fixture
 def nsx() -> Iterator[NsxSimulator]:
-    # Realize at once: the provider process runs with production timings.
     with NsxSimulator(users={"admin": PASSWORD}, realization=["REALIZED"]) as simulator:
         simulator.seed_lab()
         yield simulator
@@ -49,7 +69,7 @@ def nsx() -> Iterator[NsxSimulator]:
 def engine() -> Iterator[Any]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NSXT_")}
     process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "pulumi.dynamic", "127.0.0.1:0"],
+        [sys.executable, "-u", "-m", "tests.antrea_egress.providers.grpc_host", "127.0.0.1:0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -60,7 +80,7 @@ def engine() -> Iterator[Any]:
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     grpc.channel_ready_future(channel).result(timeout=10)
     try:
-        yield provider_pb2_grpc.ResourceProviderStub(channel)
+        yield Engine(provider_pb2_grpc.ResourceProviderStub(channel))
     finally:
         channel.close()
         process.terminate()
@@ -197,3 +217,26 @@ def test_check_and_diff_pass_unknown_inputs_through(engine: Any, nsx: NsxSimulat
     )
     assert sorted(diff.replaces) == ["parent_path", "vlan"]
     engine.Delete(provider_pb2.DeleteRequest(id=created.id, urn=URN, properties=created.properties))
+
+
+def test_a_lasting_delete_conflict_fails_within_the_test_budget(
+    engine: Any, nsx: NsxSimulator
+) -> None:
+    """A delete NSX keeps refusing fails once the test-only conflict budget is spent: the
+    provider's error reaches the engine, not the call's deadline (the production budget would
+    wait five minutes)."""
+    provider = serialize_provider(ChildSegmentProvider())
+    configure(engine, nsx)
+    created = engine.Create(provider_pb2.CreateRequest(urn=URN, properties=struct(news(provider))))
+    segment = dict(created.properties)["path"]
+    nsx.add_fault(
+        Fault(f"{segment}$", method="DELETE", status=400, error_code=500030, times=1_000_000)
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        engine.Delete(
+            provider_pb2.DeleteRequest(id=created.id, urn=URN, properties=created.properties)
+        )
+    assert caught.value.code() == grpc.StatusCode.UNKNOWN  # not DEADLINE_EXCEEDED
+    assert "NSX error 500030" in caught.value.details()
+    attempts = [r for r in nsx.requests if r.method == "DELETE" and r.path.endswith(segment)]
+    assert len(attempts) > 1  # waited the conflict out for a while, then gave up

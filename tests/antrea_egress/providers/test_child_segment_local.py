@@ -12,8 +12,17 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime._serialization import _deserialize, _serialize
 
+from antrea_egress.config import StackConfig
+from antrea_egress.nsx.errors import NsxApiError
 from antrea_egress.providers.base import UNKNOWN
-from antrea_egress.providers.child_segment import ChildSegmentProvider
+from antrea_egress.providers.child_segment import ChildSegmentProvider, _is_delete_blocked
+from antrea_egress.providers.child_segment_inputs import (
+    ChildSegmentArgs,
+    ChildSegmentSpec,
+    binding_map_body,
+    comparable,
+    segment_body,
+)
 
 PARENT = "/infra/segments/vnet_60f55536-121d-40d0-ac48-4cb976decf3d_0"
 GOOD: dict[str, Any] = {
@@ -85,13 +94,19 @@ def test_unknown_values_during_preview_are_not_judged() -> None:
 
 
 def test_check_makes_no_network_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[httpx.Request] = []
+
     def refuse(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
         raise AssertionError(f"network call {request.url}")
 
     monkeypatch.setattr(ChildSegmentProvider, "transport", httpx.MockTransport(refuse))
     provider = ChildSegmentProvider()
-    provider.check({}, GOOD)
-    provider.diff("id", {**GOOD, "vlan": 110}, GOOD)
+    checked = provider.check({}, GOOD)
+    diff = provider.diff("id", {**GOOD, "vlan": 110}, GOOD)
+    assert (checked.failures, checked.inputs["vlan"]) == ([], 110)
+    assert diff.changes is False
+    assert seen == []
 
 
 OLDS = {
@@ -171,3 +186,107 @@ def test_configured_provider_serializes_without_credentials() -> None:
     assert "127.0.0.1" not in base64.b64decode(serialized).decode("latin-1")
     assert serialized == serialize_provider(ChildSegmentProvider())
     assert restored._config == {}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "compared"),
+    [
+        ("vlan", 110.0, 110),  # the engine sends numbers as floats
+        ("vlan", 110.5, 110.5),
+        ("cidr", 110.0, 110.0),  # only the VLAN is an integer
+        ("description", None, ""),
+        ("gateway", None, None),
+        ("tags", None, []),
+        (
+            "tags",
+            [{"scope": "b", "tag": "2"}, {"scope": "a", "tag": "1"}],
+            [("a", "1"), ("b", "2")],
+        ),
+        ("tags", [{"tag": "x"}, {"scope": "s"}], [("", "x"), ("s", "")]),
+        ("vlan", UNKNOWN, UNKNOWN),
+    ],
+)
+def test_values_are_compared_as_nsx_keeps_them(key: str, value: Any, compared: Any) -> None:
+    result = comparable(key, value)
+    assert result == compared
+    assert type(result) is type(compared)
+
+
+def api_error(status: int, code: int | None, message: str) -> NsxApiError:
+    return NsxApiError("DELETE", "/policy/api/v1/infra/segments/s", status, code, message)
+
+
+@pytest.mark.parametrize(
+    ("error", "blocked"),
+    [
+        (api_error(400, 500030, "cannot be deleted"), True),
+        (api_error(400, 503040, "ports attached"), True),
+        (api_error(400, 500041, "Segment has children"), True),  # known by its text only
+        (api_error(400, 500041, "The object is still being referenced"), True),
+        (api_error(400, 500012, "The path is invalid"), False),
+        (api_error(500, 100, "Segment has children"), False),  # text alone: only on a 400
+        (api_error(409, None, "attached"), False),
+    ],
+)
+def test_which_delete_refusals_clear_by_themselves(error: NsxApiError, blocked: bool) -> None:
+    assert _is_delete_blocked(error) is blocked
+
+
+def test_a_zone_makes_the_args_of_its_child_segment() -> None:
+    stack = StackConfig.model_validate(
+        {
+            "cluster": {"name": "tkc-prod01", "vsphereNamespace": "prod", "manage": False},
+            "zones": [
+                {"name": "payments", "vlan": 110, "cidr": "10.100.5.0/25",
+                 "gateway": "10.100.5.1", "ipRanges": [{"cidr": "10.100.5.16/28"}],
+                 "appliedTo": {"namespace": "prod"}},
+            ],
+        }
+    )  # fmt: skip
+    args = ChildSegmentArgs.of_zone(stack.cluster, stack.zones[0], parent_path="/infra/segments/p")
+    assert args == ChildSegmentArgs(
+        nsx_id="egress-prod-tkc-prod01-payments",
+        parent_path="/infra/segments/p",
+        vlan=110,
+        cidr="10.100.5.0/25",
+        gateway="10.100.5.1",
+        description="Antrea egress zone payments of prod/tkc-prod01",
+        tags=[
+            {"scope": "antrea-egress/cluster", "tag": "prod/tkc-prod01"},
+            {"scope": "antrea-egress/zone", "tag": "payments"},
+        ],
+    )
+
+
+SPEC = ChildSegmentSpec.from_props(
+    {**GOOD, "description": "d", "tags": [{"scope": "s", "tag": "t"}]}
+)
+MANAGED = {"scope": "antrea-egress/managed-by", "tag": "pulumi"}
+
+
+@pytest.mark.parametrize(
+    "transport_zone", ["/infra/sites/default/enforcement-points/default/transport-zones/tz", None]
+)
+def test_the_segment_body_is_the_whole_segment(transport_zone: str | None) -> None:
+    parent = {"connectivity_path": "/infra/tier-1s/t1", "transport_zone_path": transport_zone}
+    expected = {
+        "resource_type": "Segment",
+        "display_name": SPEC.nsx_id,
+        "description": "d",
+        "connectivity_path": "/infra/tier-1s/t1",
+        "subnets": [{"gateway_address": "10.100.5.1/25"}],
+        "tags": [MANAGED, {"scope": "s", "tag": "t"}],
+    }
+    if transport_zone:
+        expected["transport_zone_path"] = transport_zone
+    assert segment_body(SPEC, parent) == expected
+
+
+def test_the_binding_map_body_carries_every_field() -> None:
+    assert binding_map_body(SPEC) == {
+        "resource_type": "SegmentConnectionBindingMap",
+        "display_name": f"bm-{SPEC.parent_path.rsplit('/', 1)[1]}",
+        "segment_path": SPEC.parent_path,
+        "vlan_traffic_tag": SPEC.vlan,
+        "tags": [MANAGED, {"scope": "s", "tag": "t"}],
+    }

@@ -13,8 +13,14 @@ from pulumi.dynamic import Config, ConfigureRequest
 from antrea_egress.nsx.client import ClientTuning, RetryPolicy
 from antrea_egress.nsx.errors import NsxApiError, NsxAuthError, NsxTlsError
 from antrea_egress.providers.child_segment import ChildSegmentError, ChildSegmentProvider
+from antrea_egress.providers.child_segment_inputs import OUTPUT_KEYS
 from nsxsim import LAB, Fault, NsxSimulator
+from nsxsim.errors import ERR_REALIZATION_FAILED
 from tests.conftest import nsx_config, outs_of
+
+# Every test here waits on the simulator (realization and conflicts on the test-only FAST
+# timeouts below): a hang fails within 20 s.
+pytestmark = pytest.mark.timeout(20)
 
 FAST = ClientTuning(
     request_timeout=5,
@@ -229,7 +235,12 @@ def test_vlan_taken_by_another_child_is_refused_before_writing(sim: NsxSimulator
     sim.clear_requests()
     with pytest.raises(ChildSegmentError, match="/infra/segments/egress-other") as caught:
         provider.create(checked(provider))
-    assert "VLAN 110" in str(caught.value)
+    assert str(caught.value) == (
+        f"VLAN 110 is already bound to {LAB.node_segment_path} by the child segment "
+        "/infra/segments/egress-other (binding map /infra/segments/egress-other/"
+        f"segment-connection-binding-maps/bm-{LAB.node_segment_id}); children of one parent "
+        "need different VLANs"
+    )
     assert writes(sim) == []
 
 
@@ -314,7 +325,14 @@ def test_delete_treats_missing_objects_as_deleted(sim: NsxSimulator) -> None:
     provider = configured(sim)
     outs = outs_of(provider.create(checked(provider)))
     provider.delete(SEGMENT_ID, outs)
+    sim.clear_requests()
     provider.delete(SEGMENT_ID, outs)  # again: both 404, both fine
+    answers = [(r.method, r.path, r.status) for r in sim.requests]
+    assert answers == [
+        ("DELETE", "/policy/api/v1" + BINDING_MAP, 404),
+        ("DELETE", "/policy/api/v1" + SEGMENT, 404),
+    ]
+    assert (sim.get(SEGMENT), sim.get(BINDING_MAP)) == (None, None)
 
 
 def test_delete_waits_out_a_passing_conflict(sim: NsxSimulator) -> None:
@@ -339,7 +357,14 @@ def test_delete_surfaces_a_lasting_conflict_with_nsx_message(sim: NsxSimulator) 
     assert sim.get(SEGMENT) is not None
 
 
-def test_replace_with_the_same_id_waits_for_the_purge(sim: NsxSimulator) -> None:
+def test_replace_with_the_same_id_waits_for_the_purge(
+    sim: NsxSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The purge takes 0.3 s of real time; a conflict budget well above it keeps a loaded
+    # machine from turning the wait into a failure.
+    monkeypatch.setattr(
+        ChildSegmentProvider, "tuning", dataclasses.replace(FAST, conflict_timeout=5)
+    )
     slow = NsxSimulator(purge_delay=0.3).start()
     try:
         slow.seed_lab()
@@ -388,8 +413,14 @@ def test_a_foreign_segment_with_our_id_is_refused_and_left_untouched(sim: NsxSim
     )
     provider = configured(sim)
     sim.clear_requests()
-    with pytest.raises(ChildSegmentError, match="already exists in NSX and is not this zone's"):
+    with pytest.raises(ChildSegmentError) as caught:
         provider.create(checked(provider))
+    missing = [("antrea-egress/managed-by", "pulumi"), ("antrea-egress/zone", "prod")]
+    assert str(caught.value) == (
+        f"the segment {SEGMENT} already exists in NSX and is not this zone's (it lacks the "
+        f"tags {missing}); delete or rename it in NSX, or give the zone another name. It is "
+        "left untouched"
+    )
     assert writes(sim) == []
     segment = sim.get(foreign)
     assert segment is not None
@@ -427,4 +458,208 @@ def test_tags_in_another_order_are_no_change(sim: NsxSimulator) -> None:
     assert (
         provider.diff(SEGMENT_ID, outs, checked(provider, tags=list(reversed(two)))).changes
         is False
+    )
+
+
+# --- a create that fails at any step leaves nothing, or says exactly what it left -----------
+
+API_SEGMENT = "/policy/api/v1" + SEGMENT
+API_BINDING_MAP = "/policy/api/v1" + BINDING_MAP
+SEGMENT_PATCHES = Fault(path_regex=f"{SEGMENT}$", method="PATCH", drop_answer=True, times=100)
+
+
+def deletes_of(sim: NsxSimulator, api_path: str) -> int:
+    return sum(1 for r in sim.requests if (r.method, r.path) == ("DELETE", api_path))
+
+
+def test_a_segment_write_applied_but_never_answered_is_rolled_back(sim: NsxSimulator) -> None:
+    sim.add_fault(SEGMENT_PATCHES)  # NSX applies every PATCH, the client hears no answer
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError, match="no answer from NSX") as caught:
+        provider.create(checked(provider))
+    assert "rolled back (nothing left in NSX)" in str(caught.value)
+    assert sim.get(SEGMENT) is None
+    assert sim.get(BINDING_MAP) is None
+    assert deletes_of(sim, API_SEGMENT) == 1
+    assert deletes_of(sim, API_BINDING_MAP) == 0  # never sent, so nothing to undo
+
+
+def test_a_rollback_that_fails_names_the_segment_left_and_the_next_up_adopts_it(
+    sim: NsxSimulator,
+) -> None:
+    sim.add_fault(SEGMENT_PATCHES)
+    sim.add_fault(Fault(path_regex=f"{SEGMENT}$", method="DELETE", drop=True, times=100))
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError) as caught:
+        provider.create(checked(provider))
+    message = str(caught.value)
+    lost = f"PATCH {API_SEGMENT} failed: no answer from NSX at {sim.host}"
+    assert message.startswith(f"creating {SEGMENT} failed: {lost} (RemoteProtocolError")
+    assert message.endswith(  # the binding map is not named: its write was never sent
+        f"Rolling back failed too (DELETE {API_SEGMENT} failed: no answer from NSX at "
+        f"{sim.host} (RemoteProtocolError: Server disconnected without sending a response.)), "
+        f"so NSX may still hold the segment {SEGMENT}, which Pulumi's state does not record. "
+        "Run `pulumi up` again: it completes them (same ids, this zone's tags). If you destroy "
+        "the stack instead, delete them in NSX yourself (the binding map first)"
+    )
+    assert sim.get(SEGMENT) is not None
+
+    sim.clear_faults()
+    inputs = checked(provider)
+    created = provider.create(inputs)  # the next `pulumi up`
+    assert [p for p in sim.objects("/infra/segments") if p.endswith(SEGMENT_ID)] == [SEGMENT]
+    assert sim.get(BINDING_MAP) is not None
+    read = provider.read(SEGMENT_ID, outs_of(created))
+    assert provider.diff(SEGMENT_ID, outs_of(read), inputs).changes is False
+
+
+def test_a_failed_binding_map_delete_names_the_binding_map_and_the_segment(
+    sim: NsxSimulator,
+) -> None:
+    sim.set_realization("segment-connection-binding-maps", ["ERROR"], alarm="VLAN 110 clash")
+    sim.add_fault(Fault(path_regex="segment-connection-binding-maps/", method="DELETE", drop=True,
+                        times=100))  # fmt: skip
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError) as caught:
+        provider.create(checked(provider))
+    message = str(caught.value)
+    assert f"the binding map {BINDING_MAP} and segment {SEGMENT}" in message
+    assert "VLAN 110 clash" in message
+    assert sim.get(SEGMENT) is not None
+    assert sim.get(BINDING_MAP) is not None  # both really are left, as the message says
+    assert deletes_of(sim, API_SEGMENT) == 0  # not tried while its binding map remains
+
+
+def test_the_next_up_converges_on_its_own_leftover_binding_map(sim: NsxSimulator) -> None:
+    sim.set_realization("segment-connection-binding-maps", ["ERROR"])
+    sim.add_fault(Fault(path_regex="segment-connection-binding-maps/", method="DELETE", drop=True,
+                        times=100))  # fmt: skip
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError):
+        provider.create(checked(provider))
+    assert sim.get(BINDING_MAP) is not None
+    sim.clear_faults()
+    sim.set_realization("segment-connection-binding-maps", ["REALIZED"])
+
+    created = provider.create(checked(provider))  # its own VLAN binding is no conflict
+    assert outs_of(created)["binding_map_path"] == BINDING_MAP
+    maps = sim.objects(SEGMENT + "/segment-connection-binding-maps")
+    assert list(maps) == [BINDING_MAP]
+    assert (maps[BINDING_MAP]["vlan_traffic_tag"], maps[BINDING_MAP]["segment_path"]) == (
+        110,
+        LAB.node_segment_path,
+    )
+
+
+@pytest.mark.parametrize("code", [500030, 503040], ids=["has-children", "in-use"])
+def test_rollback_waits_out_a_passing_delete_conflict(sim: NsxSimulator, code: int) -> None:
+    sim.set_realization("segment-connection-binding-maps", ["ERROR"])
+    sim.add_fault(
+        Fault(path_regex=f"{SEGMENT}$", method="DELETE", status=400, error_code=code, times=2)
+    )
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError, match=r"rolled back \(nothing left in NSX\)"):
+        provider.create(checked(provider))
+    assert sim.get(SEGMENT) is None
+    assert deletes_of(sim, API_SEGMENT) == 3
+
+
+def test_rollback_waits_out_a_passing_conflict_on_the_binding_map(sim: NsxSimulator) -> None:
+    sim.set_realization(f"{SEGMENT}$", ["ERROR"])
+    sim.add_fault(Fault(path_regex="segment-connection-binding-maps/", method="DELETE",
+                        status=400, error_code=500030, times=2))  # fmt: skip
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError, match=r"rolled back \(nothing left in NSX\)"):
+        provider.create(checked(provider))
+    assert (sim.get(SEGMENT), sim.get(BINDING_MAP)) == (None, None)
+    assert deletes_of(sim, API_BINDING_MAP) == 3
+
+
+def test_a_realization_error_names_nsx_error_code_and_message(sim: NsxSimulator) -> None:
+    sim.set_realization(f"{SEGMENT}$", ["ERROR"], alarm="Transport zone mismatch")
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError) as caught:
+        provider.create(checked(provider))
+    assert f"NSX failed to realize {SEGMENT}: Transport zone mismatch (NSX error " in str(
+        caught.value
+    )
+    assert str(ERR_REALIZATION_FAILED) in str(caught.value)
+
+
+def test_a_nested_parent_path_is_refused_before_any_call(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    nested = f"{LAB.node_segment_path}/segment-connection-binding-maps/x"
+    failures = provider.check({}, {**NEWS, "parent_path": nested}).failures
+    assert [f.property for f in failures] == ["parent_path"]
+    assert "is not a segment policy path" in failures[0].reason
+    sim.clear_requests()
+    with pytest.raises(ChildSegmentError, match=r"parent_path: .* is not a segment policy path"):
+        provider.create({**checked(provider), "parent_path": nested})
+    assert sim.requests == []
+
+
+def test_read_reports_the_outputs_nsx_has_and_the_binding_map_in_the_state(
+    sim: NsxSimulator,
+) -> None:
+    provider = configured(sim)
+    created = outs_of(provider.create(checked(provider, description="payments egress")))
+    other_parent = sim.seed_segment("another-parent", connectivity_path=LAB.tier1_path)
+    stray = f"{SEGMENT}/segment-connection-binding-maps/a-stray"  # listed before ours
+    nsx_api(sim, "PATCH", stray, {"segment_path": other_parent, "vlan_traffic_tag": 7})
+
+    read = provider.read(SEGMENT_ID, created)
+    outs = outs_of(read)
+    assert {key: outs[key] for key in OUTPUT_KEYS} == {
+        "path": SEGMENT,
+        "binding_map_path": BINDING_MAP,
+        "tier1_path": LAB.tier1_path,
+        "transport_zone_path": LAB.transport_zone_path,
+        "network": "10.100.5.0/25",
+    }
+    assert read.inputs is not None
+    assert (read.inputs["parent_path"], read.inputs["vlan"]) == (LAB.node_segment_path, 110)
+    assert read.inputs["description"] == "payments egress"
+    assert read.inputs["tags"] == [ZONE_TAG]  # the managed-by tag is the provider's own
+
+
+def test_read_takes_the_only_binding_map_and_no_guess_among_several(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    created = outs_of(provider.create(checked(provider)))
+    unknown = {**created, "binding_map_path": None}  # a state from before the map was known
+    assert outs_of(provider.read(SEGMENT_ID, unknown))["binding_map_path"] == BINDING_MAP
+    other_parent = sim.seed_segment("another-parent", connectivity_path=LAB.tier1_path)
+    stray = f"{SEGMENT}/segment-connection-binding-maps/a-stray"
+    nsx_api(sim, "PATCH", stray, {"segment_path": other_parent, "vlan_traffic_tag": 7})
+    read = provider.read(SEGMENT_ID, unknown)
+    assert outs_of(read)["binding_map_path"] is None
+    assert read.inputs is not None
+    assert (read.inputs["parent_path"], read.inputs["vlan"]) == (None, None)
+
+
+def test_read_of_a_segment_without_subnet_or_tags_shows_them_missing(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    created = outs_of(provider.create(checked(provider)))
+    sim.modify(SEGMENT, subnets=[], tags=[{"tag": "no-scope"}, {"scope": "no-tag"}])
+    read = provider.read(SEGMENT_ID, created)
+    assert read.inputs is not None
+    assert (read.inputs["cidr"], read.inputs["gateway"]) == (None, None)
+    assert read.inputs["tags"] == [{"scope": "", "tag": "no-scope"}, {"scope": "no-tag", "tag": ""}]
+    assert outs_of(read)["network"] is None
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["tier1-in-state", "tier1-unknown"])
+def test_update_writes_the_whole_segment_reading_the_parent_only_when_it_must(
+    sim: NsxSimulator, known: bool
+) -> None:
+    provider = configured(sim)
+    outs = outs_of(provider.create(checked(provider)))
+    olds = outs if known else {**outs, "tier1_path": None, "transport_zone_path": None}
+    sim.clear_requests()
+    provider.update(SEGMENT_ID, olds, checked(provider, description="payments egress"))
+    reads = [r.path for r in sim.requests if r.method == "GET"]
+    assert reads == ([] if known else ["/policy/api/v1" + LAB.node_segment_path])
+    (patch,) = [r for r in sim.requests if r.method == "PATCH"]
+    assert (patch.body["connectivity_path"], patch.body["transport_zone_path"]) == (
+        LAB.tier1_path,
+        LAB.transport_zone_path,
     )

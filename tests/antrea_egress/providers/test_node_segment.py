@@ -17,6 +17,9 @@ from tests.antrea_egress.test_discovery import CLUSTER, NAMESPACE, seed_supervis
 from tests.conftest import nsx_config, outs_of
 from tests.fakes.kube_api import FakeKubeApi
 
+# Every test here waits on the simulator and a fake Supervisor: a hang fails within 20 s.
+pytestmark = pytest.mark.timeout(20)
+
 INPUTS = {"vsphere_namespace": NAMESPACE, "cluster": CLUSTER, "cluster_uid": "uid-1"}
 
 

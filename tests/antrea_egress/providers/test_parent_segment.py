@@ -10,6 +10,9 @@ from antrea_egress.providers.parent_segment import ParentSegmentError, ParentSeg
 from nsxsim import LAB, NsxSimulator
 from tests.conftest import nsx_config, outs_of
 
+# Every test here waits on the simulator: a hang fails within 20 s.
+pytestmark = pytest.mark.timeout(20)
+
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
