@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+from pulumi import automation as auto
 
 from antrea_egress import naming
 from lab.lab import Lab
@@ -98,7 +99,7 @@ def test_the_switched_stack_plans_only_to_adopt_the_cluster(program: LabProgram,
 def test_without_force_the_supervisors_version_conflicts(program: LabProgram) -> None:
     """The TKC's controller owns the version it wrote (the resolved form); the stack sends the
     TKr name, so server-side apply refuses to take it over unforced."""
-    with pytest.raises(Exception, match=r"conflict with .* \.spec\.topology\.version"):
+    with pytest.raises(auto.CommandError, match=r"conflict with .* \.spec\.topology\.version"):
         program.stack().up(target=[CLUSTER_URN])
     operate(program.stack().refresh, clear_pending_creates=True)
 

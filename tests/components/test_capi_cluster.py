@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from antrea_egress import capi
+from antrea_egress import capi, manifests
 from tests.components.test_tanzu_cluster import PruningSupervisor, field_procedure_cluster
 from tests.pulumi_harness import CLUSTER_UID, run_program
 
@@ -73,7 +73,10 @@ def test_a_cluster_retired_from_a_tkc_keeps_the_tkcs_instance() -> None:
 
 
 def test_no_cluster_on_an_antrea_config_the_supervisor_pruned() -> None:
-    with pytest.raises(Exception, match=r"featureGates\.EgressSeparateSubnet.*The Cluster was not"):
+    with pytest.raises(
+        manifests.AntreaConfigPrunedError,
+        match=r"featureGates\.EgressSeparateSubnet.*The Cluster was not",
+    ):
         run_program("prod", values=cluster_api(), engine=PruningSupervisor())
 
 
