@@ -41,6 +41,9 @@ def declare_capi_cluster(
                 # The Supervisor stores the resolved version in place of the TKr name sent;
                 # without this every run would send the name again (docs/cluster-api.md).
                 ignore_changes=list(capi.WEBHOOK_REWRITTEN_INPUTS),
+                # A fixed name, as the TKC's: a replacement must not create (server-side apply
+                # takes over the live object) and then delete it (tanzu_cluster.py).
+                delete_before_replace=True,
                 protect=cluster.protect,
                 custom_timeouts=pulumi.CustomTimeouts(
                     create=timeout, update=timeout, delete=timeout

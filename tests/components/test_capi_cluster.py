@@ -55,6 +55,7 @@ def test_only_the_version_the_supervisor_rewrites_is_ignored() -> None:
     options = run_program("prod", values=cluster_api()).one(CAPI_CLUSTER).options
     assert list(options.ignoreChanges) == ["spec.topology.version"]
     assert options.protect is True
+    assert options.deleteBeforeReplace is True
     timeouts = options.customTimeouts
     assert (timeouts.create, timeouts.update, timeouts.delete) == ("1h", "1h", "1h")
 
