@@ -13,6 +13,7 @@ from lab.control_plane import ControlPlane
 from lab.controllers.antrea import AntreaDouble
 from lab.controllers.base import PollingController
 from lab.controllers.capi import DEFAULT_WORKERS_DELAY_S, CapiDouble
+from lab.controllers.nodes import NodeAgentsDouble
 from lab.controllers.supervisor import SupervisorDouble, SupervisorSettings
 from lab.controllers.tkr_resolver import TkrResolverWebhook
 from lab.controllers.webhook import AdmissionWebhook
@@ -33,6 +34,10 @@ class LabOptions:
     ready_delay_s: float = 1.0
     # How long a Cluster API Cluster's workers take after its control plane.
     workers_delay_s: float = DEFAULT_WORKERS_DELAY_S
+    # A manager as slow as a real one: every NSX answer this late (0: at once) ...
+    nsx_latency_s: float = 0.0
+    # ... and a write realized this long after it (None: on the simulator's realization states).
+    nsx_realization_delay_s: float | None = None
 
 
 class Lab:
@@ -55,6 +60,7 @@ class Lab:
         self.capi_double: CapiDouble
         self.tkr_resolver: TkrResolverWebhook
         self.antrea_double: AntreaDouble
+        self.node_agents_double: NodeAgentsDouble
 
     def __enter__(self) -> Lab:
         try:
@@ -69,11 +75,16 @@ class Lab:
 
     def _start(self) -> None:
         self.toolchain = locate()
-        self.nsx = self._exit.enter_context(NsxSimulator())
-        self.nsx.seed_lab()
-        self.control_plane = self._exit.enter_context(
-            ControlPlane(self.toolchain, self.work_dir / "control-plane")
+        self.nsx = self._exit.enter_context(
+            NsxSimulator(
+                latency=self.options.nsx_latency_s,
+                realization_delay=self.options.nsx_realization_delay_s,
+            )
         )
+        self.nsx.seed_lab()
+        self.control_plane = ControlPlane(self.toolchain, self.work_dir / "control-plane")
+        self._exit.callback(self.control_plane.stop)
+        self.control_plane.start_api_servers()
         self.supervisor = self.control_plane.supervisor.client()
         self.guest = self.control_plane.guest.client()
         self._exit.callback(self.supervisor.close)
@@ -86,6 +97,7 @@ class Lab:
         crds.install(
             self.guest, [crds.load(name) for name in crds.ANTREA_CRDS[self.options.antrea_version]]
         )
+        self.control_plane.start_controller_managers()  # after the CRDs: see its docstring
         self.supervisor.create(
             "/api/v1/namespaces", {"metadata": {"name": self.namespace}, "apiVersion": "v1"}
         )
@@ -124,7 +136,13 @@ class Lab:
             self.supervisor, self.guest, settings, workers_delay_s=self.options.workers_delay_s
         )
         self.antrea_double = AntreaDouble(self.guest)
-        self.doubles = [self.supervisor_double, self.capi_double, self.antrea_double]
+        self.node_agents_double = NodeAgentsDouble(self.guest)
+        self.doubles = [
+            self.supervisor_double,
+            self.capi_double,
+            self.antrea_double,
+            self.node_agents_double,
+        ]
         for double in self.doubles:
             double.start()
             self._exit.callback(double.stop)

@@ -29,9 +29,11 @@ from antrea_egress.nsx.errors import (
     connection_error,
 )
 from antrea_egress.nsx.retries import (
+    BUSY_STATUS,
     BackoffOrRetryAfter,
     ClientTuning,
     RetryPolicy,
+    StopAfterAttempts,
     StopAtDeadline,
     is_transient,
     log_conflict,
@@ -165,7 +167,16 @@ class NsxClient:
         """Remove the realized intents from the front of `pending`; the states of the first
         one still pending (none when all are realized)."""
         while pending:
-            entities = self.realized_entities(pending[0])
+            try:
+                entities = self.realized_entities(pending[0])
+            except NsxApiError as error:
+                if error.status not in BUSY_STATUS:
+                    raise
+                # A poll NSX was too busy to answer, even after the request's own retries,
+                # is a look missed, not a realization failed: look again next round, within
+                # the realization timeout. (NSX unreachable still fails at once.)
+                log.warning("realization of %s not polled this round: %s", pending[0], error)
+                return [f"not polled: HTTP {error.status}"]
             states = [str(entity.get("state", "UNKNOWN")) for entity in entities]
             failed = [e for e in entities if e.get("state") == REALIZATION_ERROR]
             if failed:
@@ -211,7 +222,7 @@ class NsxClient:
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(is_transient),
             stop=(
-                tenacity.stop_after_attempt(policy.max_attempts)
+                StopAfterAttempts(policy.max_attempts)
                 | StopAtDeadline(policy.deadline, self._clock)
             ),
             wait=BackoffOrRetryAfter(policy),

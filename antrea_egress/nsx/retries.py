@@ -19,6 +19,9 @@ from antrea_egress.nsx.errors import NsxApiError, NsxConnectionError, NsxTlsErro
 log = logging.getLogger("antrea_egress.nsx.client")
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+RATE_LIMITED = 429
+# NSX is up and says it is too busy: above its request rate (429) or its concurrency (503).
+BUSY_STATUS = frozenset({RATE_LIMITED, 503})
 # 500 with these codes: "cannot connect" (98) and "persistence layer reconfiguring" (607).
 RETRYABLE_500_CODES = frozenset({98, 607})
 
@@ -68,6 +71,24 @@ class StopAtDeadline(tenacity.stop.stop_base):
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
         return self._clock() + retry_state.upcoming_sleep >= self._deadline
+
+
+class StopAfterAttempts(tenacity.stop.stop_base):
+    """tenacity's stop_after_attempt, except that a rate-limit answer (429) is not counted: NSX
+    asks the client to slow down, which the backoff does, and the deadline still bounds how
+    long. Counting them let a burst of creates exhaust a request's attempts within seconds.
+    One instance per logical request (it counts; tenacity calls it once per failed attempt)."""
+
+    def __init__(self, max_attempts: int) -> None:
+        self._max_attempts = max_attempts
+        self._counted = 0
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome else None
+        if not (isinstance(error, NsxApiError) and error.status == RATE_LIMITED):
+            self._counted += 1
+        return self._counted >= self._max_attempts
 
 
 class BackoffOrRetryAfter(tenacity.wait.wait_base):
