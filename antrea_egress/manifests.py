@@ -186,10 +186,11 @@ def check_antrea_config_kept(
         *([f"spec.{ANTREA_NSX_BLOCK}"] if ANTREA_NSX_BLOCK not in spec else []),
     ]
     if missing:
+        kind = "Cluster" if cluster.uses_cluster_api else "TKC"
         raise AntreaConfigPrunedError(
             f"the Supervisor dropped {', '.join(missing)} from the AntreaConfig "
             f"{naming.antrea_config_name(cluster.name)}: its CRD does not declare them. The "
-            "cluster was not created. Check the field names with `kubectl explain "
+            f"{kind} was not created. Check the field names with `kubectl explain "
             "antreaconfig.spec --api-version=cni.tanzu.vmware.com/v1alpha1`, fix "
             "manifests.ANTREA_NSX_BLOCK (or the gate), delete that AntreaConfig and run "
             "`pulumi up` again"

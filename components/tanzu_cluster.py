@@ -1,4 +1,5 @@
-"""TanzuCluster: the AntreaConfig, the TKC, the guest kubeconfig and provider, the node segment."""
+"""TanzuCluster: the AntreaConfig, the TKC (or a Cluster API Cluster), the guest kubeconfig and
+provider, the node segment."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from antrea_egress.kubernetes_object import KubernetesObject
 from antrea_egress.providers.node_segment import NodeSegment, NodeSegmentArgs
 from antrea_egress.providers.parent_segment import ParentSegment
 from antrea_egress.rendering import OfflineRendering
+from components.capi_cluster import declare_capi_cluster
 
 # Both objects have fixed names. A replacement the engine decides on its own (`--replace`,
 # `replaceWith`) is create-before-delete unless this is set, and pulumi-kubernetes up to 4.28
@@ -61,12 +63,13 @@ class TanzuCluster(pulumi.ComponentResource):
         cluster = args.cluster
         on_supervisor = pulumi.ResourceOptions(parent=self, provider=supervisor)
 
-        self.tkc: KubernetesObject | None = None
+        # The TKC, or the Cluster API Cluster (api: cluster); None for an existing cluster.
+        self.cluster_object: KubernetesObject | None = None
         self._kubeconfig_secret: k8s.core.v1.Secret | None = None
         if cluster.manage:
-            self.tkc = self._declare_cluster(resource_name, args, on_supervisor)
+            self.cluster_object = self._declare_cluster(resource_name, args, on_supervisor)
         # What must exist before anything is attached to the cluster's node segment.
-        self.ready: list[pulumi.Resource] = [self.tkc] if self.tkc else []
+        self.ready: list[pulumi.Resource] = [self.cluster_object] if self.cluster_object else []
 
         self.name = pulumi.Output.from_input(cluster.name)
         if args.render_yaml_to:
@@ -106,9 +109,10 @@ class TanzuCluster(pulumi.ComponentResource):
         (its id is empty in a preview of its creation); an existing cluster is recognised by
         its API server and CA, which a rebuild changes.
         """
-        if self.tkc is not None:
-            return pulumi.Output.all(self.tkc.id, self.tkc.metadata).apply(
-                lambda values: f"uid:{(values[1] or {}).get('uid', '')}"
+        if self.cluster_object is not None:
+            retired_tkc_uid = cluster.retired_tkc_uid if cluster.uses_cluster_api else None
+            return pulumi.Output.all(self.cluster_object.id, self.cluster_object.metadata).apply(
+                lambda values: f"uid:{retired_tkc_uid or (values[1] or {}).get('uid', '')}"
             )
         fingerprint = self.kubeconfig.apply(kube.cluster_fingerprint)
         return pulumi.Output.unsecret(fingerprint.apply(lambda f: f"ca:{f}"))
@@ -121,7 +125,7 @@ class TanzuCluster(pulumi.ComponentResource):
             f"{resource_name}-guest",
             render_yaml_to_directory=f"{directory}/{cluster.name}",
             # Its objects belong in the cluster, so they come after it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.tkc] if self.tkc else None),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.ready or None),
         )
 
     def _declare_cluster(
@@ -140,6 +144,10 @@ class TanzuCluster(pulumi.ComponentResource):
                 ),
             ),
         )
+        if cluster.uses_cluster_api:
+            return declare_capi_cluster(
+                resource_name, cluster, antrea_config, on_supervisor, traffic_shaping=shaping
+            )
         timeout = cluster.ready_timeout_go
         tkc = manifests.tanzu_kubernetes_cluster(cluster)
         # The Supervisor owner-references the AntreaConfig to the cluster, so deleting the TKC
@@ -169,14 +177,14 @@ class TanzuCluster(pulumi.ComponentResource):
         self, resource_name: str, cluster: ClusterConfig, on_supervisor: pulumi.ResourceOptions
     ) -> k8s.core.v1.Secret:
         secret_id: pulumi.Input[str]
-        if self.tkc is not None:
+        if self.cluster_object is not None:
             # Keyed on the TKC's id, which is unknown until the cluster really exists: in a
             # preview of its creation pulumi-kubernetes returns the object's metadata (inputs
             # or the server's dry run) with an empty id. An unknown id makes the engine skip
             # the read; a known one would fail it, the Secret not existing yet.
-            secret_id = self.tkc.id.apply(_kubeconfig_secret_id)
+            secret_id = self.cluster_object.id.apply(_kubeconfig_secret_id)
             on_supervisor = pulumi.ResourceOptions.merge(
-                on_supervisor, pulumi.ResourceOptions(depends_on=[self.tkc])
+                on_supervisor, pulumi.ResourceOptions(depends_on=[self.cluster_object])
             )
         else:
             secret_id = f"{cluster.vsphere_namespace}/{naming.kubeconfig_secret_name(cluster.name)}"

@@ -12,14 +12,17 @@ from lab import crds
 from lab.control_plane import ControlPlane
 from lab.controllers.antrea import AntreaDouble
 from lab.controllers.base import PollingController
+from lab.controllers.capi import DEFAULT_WORKERS_DELAY_S, CapiDouble
 from lab.controllers.nodes import NodeAgentsDouble
 from lab.controllers.supervisor import SupervisorDouble, SupervisorSettings
+from lab.controllers.tkr_resolver import TkrResolverWebhook
 from lab.controllers.webhook import AdmissionWebhook
 from lab.kube import LabKube
 from lab.toolchain import Toolchain, locate
 from nsxsim import LAB, NsxSimulator
 
 ADMISSION_WEBHOOKS = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
+MUTATING_WEBHOOKS = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class LabOptions:
     # The vSphere Namespace's SNAT IP when it uses NAT; None: a routed namespace.
     snat_ip: str | None = None
     ready_delay_s: float = 1.0
+    # How long a Cluster API Cluster's workers take after its control plane.
+    workers_delay_s: float = DEFAULT_WORKERS_DELAY_S
     # A manager as slow as a real one: every NSX answer this late (0: at once) ...
     nsx_latency_s: float = 0.0
     # ... and a write realized this long after it (None: on the simulator's realization states).
@@ -52,6 +57,8 @@ class Lab:
         self.webhook: AdmissionWebhook
         self.doubles: list[PollingController] = []
         self.supervisor_double: SupervisorDouble
+        self.capi_double: CapiDouble
+        self.tkr_resolver: TkrResolverWebhook
         self.antrea_double: AntreaDouble
         self.node_agents_double: NodeAgentsDouble
 
@@ -95,6 +102,7 @@ class Lab:
             "/api/v1/namespaces", {"metadata": {"name": self.namespace}, "apiVersion": "v1"}
         )
         self._start_webhook()
+        self._start_tkr_resolver()
         self._start_doubles()
 
     def _start_webhook(self) -> None:
@@ -106,6 +114,16 @@ class Lab:
         self._exit.callback(self.webhook.stop)
         self.guest.create(ADMISSION_WEBHOOKS, self.webhook.configuration(self.control_plane.ca_pem))
 
+    def _start_tkr_resolver(self) -> None:
+        """The Supervisor's mutating webhook on Clusters, before anything creates one."""
+        cert, key = self.control_plane.issue_server_cert("tkr-resolver")
+        self.tkr_resolver = TkrResolverWebhook(cert, key)
+        self.tkr_resolver.start()
+        self._exit.callback(self.tkr_resolver.stop)
+        self.supervisor.create(
+            MUTATING_WEBHOOKS, self.tkr_resolver.configuration(self.control_plane.ca_pem)
+        )
+
     def _start_doubles(self) -> None:
         settings = SupervisorSettings(
             guest_kubeconfig=self.control_plane.guest.kubeconfig,
@@ -114,9 +132,17 @@ class Lab:
             ready_delay_s=self.options.ready_delay_s,
         )
         self.supervisor_double = SupervisorDouble(self.supervisor, self.guest, settings)
+        self.capi_double = CapiDouble(
+            self.supervisor, self.guest, settings, workers_delay_s=self.options.workers_delay_s
+        )
         self.antrea_double = AntreaDouble(self.guest)
         self.node_agents_double = NodeAgentsDouble(self.guest)
-        self.doubles = [self.supervisor_double, self.antrea_double, self.node_agents_double]
+        self.doubles = [
+            self.supervisor_double,
+            self.capi_double,
+            self.antrea_double,
+            self.node_agents_double,
+        ]
         for double in self.doubles:
             double.start()
             self._exit.callback(double.stop)

@@ -58,7 +58,7 @@ class LabProgram:
     def pulumi_home(self) -> Path:
         return self.work_dir / "pulumi-home"
 
-    def environment(self) -> dict[str, str]:
+    def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = self.toolchain.engine_environment(os.environ)
         env.update(
             {
@@ -73,13 +73,14 @@ class LabProgram:
         )
         for key in ("KUBECONFIG", "PULUMI_ACCESS_TOKEN", "NSXT_MANAGER_HOST", "NSXT_PASSWORD"):
             env.pop(key, None)  # the stack's own settings only
+        env.update(extra or {})  # what a runbook step sets for one command
         return env
 
-    def stack(self) -> auto.Stack:
+    def stack(self, extra_env: Mapping[str, str] | None = None) -> auto.Stack:
         workspace = auto.LocalWorkspaceOptions(
             work_dir=str(self.project_dir),
             pulumi_home=str(self.pulumi_home),
-            env_vars=self.environment(),
+            env_vars=self.environment(extra_env),
             pulumi_command=auto.PulumiCommand(
                 root=str(self.toolchain.root), skip_version_check=True
             ),

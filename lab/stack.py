@@ -1,4 +1,5 @@
-"""The lab's stack: a managed cluster with a discovered node segment and two zones."""
+"""The lab's stack: a managed cluster with a discovered node segment and two zones; the cluster
+a TKC, or a Cluster API Cluster (`cluster_api_values`)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,11 @@ def values(lab: Lab) -> dict[str, tuple[Any, bool]]:
         "antrea-egress:natMode": (False, False),
         **lab.access_config(),
     }
+
+
+def cluster_api_values(lab: Lab, **cluster_keys: Any) -> dict[str, tuple[Any, bool]]:
+    """The lab stack with `cluster.api: cluster` (and any other cluster keys given)."""
+    stack = values(lab)
+    declared, secret = stack["antrea-egress:cluster"]
+    stack["antrea-egress:cluster"] = ({**declared, "api": "cluster", **cluster_keys}, secret)
+    return stack

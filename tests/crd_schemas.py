@@ -27,6 +27,9 @@ ANTREA_CONFIG = "tanzu-framework_cni.tanzu.vmware.com_antreaconfigs.yaml"
 TKC_V1ALPHA2 = "tanzu-framework_run.tanzu.vmware.com_tanzukubernetesclusters_v1alpha2.yaml"
 # No public v1alpha3 CRD exists; ours declares the fields v1alpha3 shares with v1alpha2.
 TKC_V1ALPHA3 = "ours/run.tanzu.vmware.com_tanzukubernetesclusters_v1alpha3.yaml"
+# No public CRD fits a test (Cluster API's is generated, many times larger); ours declares what
+# the project writes and reads.
+CAPI_CLUSTER_V1BETA1 = "ours/cluster.x-k8s.io_clusters_v1beta1.yaml"
 EXTERNAL_IP_POOLS = (
     "antrea_crd.antrea.io_externalippools_v1.15.0.yaml",
     "antrea_crd.antrea.io_externalippools_v2.x.yaml",

@@ -39,8 +39,10 @@ GUEST_KUBECONFIG = (
 )
 EGRESS_IPS = {"prod": "10.100.5.10", "staging": "10.100.5.130"}
 TKC_UID = "3a1f-tkc-uid"
+CLUSTER_UID = "7c2e-cluster-uid"
 
 __all__ = [
+    "CLUSTER_UID",
     "GUEST_KUBECONFIG",
     "ROOT",
     "TKC_UID",
@@ -117,6 +119,17 @@ def _tkc(engine: FakeEngine, args: Any, state: dict[str, Any]) -> dict[str, Any]
     return {**state, "metadata": metadata, "status": ready}
 
 
+def _capi_cluster(engine: FakeEngine, args: Any, state: dict[str, Any]) -> dict[str, Any]:
+    # The API server assigns the uid; Cluster API reports what the waitFor list asks for
+    # (antrea_egress/capi.py): ControlPlaneInitialized, and v1beta2 Available.
+    metadata = {**state["metadata"], "uid": CLUSTER_UID}
+    status = {
+        "conditions": [{"type": "ControlPlaneInitialized", "status": "True"}],
+        "v1beta2": {"conditions": [{"type": "Available", "status": "True"}]},
+    }
+    return {**state, "metadata": metadata, "status": status}
+
+
 def _kubeconfig_secret(engine: FakeEngine, args: Any, state: dict[str, Any]) -> dict[str, Any]:
     namespace, name = str(args.resource_id).split("/", 1)
     data = {"value": base64.b64encode(GUEST_KUBECONFIG.encode()).decode()}
@@ -175,6 +188,7 @@ def _egress(engine: FakeEngine, args: Any, state: dict[str, Any]) -> dict[str, A
 
 _ANSWERS: dict[str, Answer] = {
     "kubernetes:run.tanzu.vmware.com/v1alpha3:TanzuKubernetesCluster": _tkc,
+    "kubernetes:cluster.x-k8s.io/v1beta1:Cluster": _capi_cluster,
     "kubernetes:core/v1:Secret": _kubeconfig_secret,
     "pulumi-python:dynamic/nsx:NodeSegment": _node_segment,
     "pulumi-python:dynamic/nsx:ParentSegment": _parent_segment,

@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 from antrea_egress import addressing
 from antrea_egress.config.durations import format_go_duration
 from antrea_egress.config.fields import (
+    ClusterApi,
     ControlPlaneReplicas,
     DnsLabel,
     FeatureGateName,
@@ -24,9 +25,13 @@ from antrea_egress.config.fields import (
 from antrea_egress.config.keys import KeyFunction, Loc, Problem
 from antrea_egress.config.limits import (
     AUTO_SEGMENT,
+    CLUSTER_API_CLUSTER,
+    DEFAULT_CLUSTER_API,
+    DEFAULT_CLUSTER_CLASS,
     DEFAULT_POD_CIDRS,
     DEFAULT_READY_TIMEOUT,
     DEFAULT_SERVICE_CIDRS,
+    DEFAULT_SERVICE_DOMAIN,
     FEATURE_GATE_EGRESS_SEPARATE_SUBNET,
     FEATURE_GATE_EGRESS_TRAFFIC_SHAPING,
 )
@@ -48,7 +53,8 @@ class NodePool(ConfigModel):
 
 
 class ClusterNetwork(ConfigModel):
-    """The TKC's pod and service CIDRs; host bits are allowed (the TKC accepts them)."""
+    """The cluster's pod and service CIDRs (host bits are allowed: the TKC accepts them) and,
+    for a Cluster API Cluster, its service domain."""
 
     _scope: ClassVar[Scope | None] = Scope.CLUSTER_NETWORK
 
@@ -56,6 +62,7 @@ class ClusterNetwork(ConfigModel):
     services: list[LooseIpv4Cidr] = Field(
         default_factory=lambda: list(DEFAULT_SERVICE_CIDRS), min_length=1
     )
+    service_domain: ObjectName = DEFAULT_SERVICE_DOMAIN
 
     def _warnings(self, at: Loc, key: KeyFunction) -> list[Problem]:
         return [
@@ -99,7 +106,11 @@ class AntreaSettings(ConfigModel):
 
 
 class ClusterConfig(ConfigModel):
-    """The Tanzu Kubernetes cluster; with `manage: false` only name and namespace matter."""
+    """The Tanzu Kubernetes cluster; with `manage: false` only name and namespace matter.
+
+    `api` says how a managed cluster is declared: a TanzuKubernetesCluster (`tkc`) or a Cluster
+    API v1beta1 Cluster on the versioned ClusterClass `cluster_class` (`cluster`).
+    """
 
     _scope: ClassVar[Scope | None] = Scope.CLUSTER
     _nested: ClassVar[tuple[str, ...]] = ("network", "antrea")
@@ -107,6 +118,14 @@ class ClusterConfig(ConfigModel):
     name: DnsLabel
     vsphere_namespace: DnsLabel
     manage: Flag = True
+    api: ClusterApi = DEFAULT_CLUSTER_API
+    # Only for api: cluster. No classNamespace by default: TKG Service 3.2 replicates the
+    # builtin classes into every namespace, and its Cluster API may not know the field.
+    cluster_class: ObjectName = DEFAULT_CLUSTER_CLASS
+    class_namespace: DnsLabel | None = None
+    # Only for api: cluster, once a TKC was retired into this Cluster: the TKC's uid, which
+    # names the cluster instance the guest objects live in, so adopting the Cluster keeps them.
+    retired_tkc_uid: ObjectName | None = None
     tkr: ObjectName | None = None
     control_plane: ControlPlane | None = None
     node_pools: list[NodePool] = Field(default_factory=list)
@@ -129,6 +148,7 @@ class ClusterConfig(ConfigModel):
                 for field in ("tkr", "control_plane", "node_pools", "antrea")
                 if field in self.model_fields_set
             ]
+        warnings += self._cluster_api_warnings(at)
         if not self.network_is_known:
             warnings.append(
                 (
@@ -138,6 +158,34 @@ class ClusterConfig(ConfigModel):
                 )
             )
         return warnings
+
+    def _cluster_api_warnings(self, at: Loc) -> list[Problem]:
+        """The keys of a Cluster API Cluster, given for a TKC: the TKC has no such field."""
+        if not self._has("api") or self.uses_cluster_api:
+            return []
+        given = [
+            (*at, to_camel(field))
+            for field in ("cluster_class", "class_namespace", "retired_tkc_uid")
+            if field in self.model_fields_set
+        ]
+        if self._has("network") and "service_domain" in self.network.model_fields_set:
+            given.append((*at, "network", "serviceDomain"))
+        return [
+            (loc, "ignored: api is tkc; only a Cluster API Cluster (api: cluster) uses it")
+            for loc in given
+        ]
+
+    @property
+    def uses_cluster_api(self) -> bool:
+        """Whether a managed cluster is declared as a Cluster API Cluster."""
+        return self.api == CLUSTER_API_CLUSTER
+
+    @property
+    def control_plane_machine(self) -> tuple[str, str]:
+        """The control plane's VM class and storage class: the Cluster's own variables."""
+        if self.control_plane is None:
+            raise ValueError(f"cluster {self.name} declares no control plane")
+        return self.control_plane.vm_class, self.control_plane.storage_class
 
     @property
     def network_is_known(self) -> bool:

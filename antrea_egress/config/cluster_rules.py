@@ -10,7 +10,11 @@ import ipaddress
 from typing import TYPE_CHECKING
 
 from antrea_egress.config.keys import KeyFunction, Loc, Problem
-from antrea_egress.config.limits import FEATURE_GATE_EGRESS, FEATURE_GATE_EGRESS_SEPARATE_SUBNET
+from antrea_egress.config.limits import (
+    CLUSTER_CONTROL_PLANE_REPLICAS,
+    FEATURE_GATE_EGRESS,
+    FEATURE_GATE_EGRESS_SEPARATE_SUBNET,
+)
 
 if TYPE_CHECKING:
     from antrea_egress.config.cluster import AntreaSettings, ClusterConfig, ClusterNetwork
@@ -98,3 +102,25 @@ def node_pool_names_unique(cluster: ClusterConfig, at: Loc, key: KeyFunction) ->
         else:
             first_use[pool.name] = index
     return problems
+
+
+def cluster_api_control_plane_fits(
+    cluster: ClusterConfig, at: Loc, key: KeyFunction
+) -> list[Problem]:
+    """A Cluster API Cluster (api: cluster) has a control plane of one or three machines."""
+    del key
+    if not cluster._has("api", "control_plane") or not cluster.uses_cluster_api:
+        return []
+    control_plane = cluster.control_plane
+    if control_plane is None or not control_plane._has("replicas"):
+        return []
+    if control_plane.replicas in CLUSTER_CONTROL_PLANE_REPLICAS:
+        return []
+    allowed = " or ".join(str(n) for n in CLUSTER_CONTROL_PLANE_REPLICAS)
+    return [
+        (
+            (*at, "controlPlane", "replicas"),
+            f"must be {allowed} with api: cluster (the ClusterClass's control plane), got "
+            f"{control_plane.replicas}",
+        )
+    ]

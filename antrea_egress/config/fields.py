@@ -8,7 +8,7 @@ are in `rules`.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator
 
@@ -16,6 +16,8 @@ from antrea_egress import addressing, booleans, naming
 from antrea_egress.config.durations import format_go_duration, parse_go_duration
 from antrea_egress.config.limits import (
     AUTO_SEGMENT,
+    CLUSTER_API_CLUSTER,
+    CLUSTER_API_TKC,
     MAX_BANDWIDTH,
     MAX_READY_TIMEOUT,
     MIN_BANDWIDTH,
@@ -109,6 +111,15 @@ def _feature_gate(value: str) -> str:
     return value
 
 
+def _cluster_api(value: object) -> object:
+    if value not in (CLUSTER_API_TKC, CLUSTER_API_CLUSTER):
+        raise ValueError(
+            f"must be {CLUSTER_API_TKC!r} (a TanzuKubernetesCluster) or {CLUSTER_API_CLUSTER!r} "
+            f"(a Cluster API v1beta1 Cluster), got {value!r}"
+        )
+    return value
+
+
 def _integer(value: object) -> object:
     # pydantic's lax int takes True as 1; a config that says `replicas: true` is a mistake.
     if isinstance(value, bool):
@@ -188,3 +199,4 @@ Vlan = Annotated[int, BeforeValidator(_vlan)]
 GoDuration = Annotated[dt.timedelta, BeforeValidator(_duration)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 BandwidthQuantity = Annotated[str, BeforeValidator(_bandwidth)]
+ClusterApi = Annotated[Literal["tkc", "cluster"], BeforeValidator(_cluster_api)]

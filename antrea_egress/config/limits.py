@@ -44,3 +44,17 @@ DEFAULT_SERVICE_CIDRS: Final = ("10.96.0.0/12",)
 DEFAULT_READY_TIMEOUT: Final = dt.timedelta(minutes=60)
 MIN_READY_TIMEOUT: Final = dt.timedelta(minutes=5)
 MAX_READY_TIMEOUT: Final = dt.timedelta(hours=8)
+
+# Which Supervisor API declares the cluster: the TanzuKubernetesCluster (deprecated from TKG
+# Service 3.2) or a Cluster API v1beta1 Cluster on a versioned ClusterClass (docs/cluster-api.md).
+CLUSTER_API_TKC: Final = "tkc"
+CLUSTER_API_CLUSTER: Final = "cluster"
+DEFAULT_CLUSTER_API: Final = CLUSTER_API_TKC
+# The first versioned ClusterClass, on TKG Service 3.2 replicated into every vSphere Namespace
+# (docs/cluster-api.md, C4 and C5).
+DEFAULT_CLUSTER_CLASS: Final = "builtin-generic-v3.2.0"
+# The control plane of a ClusterClass-based cluster: one or three machines
+# (docs/cluster-api.md, C9).
+CLUSTER_CONTROL_PLANE_REPLICAS: Final = (1, 3)
+# CAPI's own default for clusterNetwork.serviceDomain (cluster_types.go, ClusterNetwork).
+DEFAULT_SERVICE_DOMAIN: Final = "cluster.local"

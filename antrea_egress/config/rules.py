@@ -86,6 +86,8 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule(Scope.CLUSTER, ("cluster.tkr", "cluster.controlPlane", "cluster.nodePools"),
          cluster_rules.managed_cluster_is_complete),
     Rule(Scope.CLUSTER, ("cluster.nodePools[].name",), cluster_rules.node_pool_names_unique),
+    Rule(Scope.CLUSTER, ("cluster.controlPlane.replicas",),
+         cluster_rules.cluster_api_control_plane_fits),
     Rule(Scope.STACK, ("zones",), stack_rules.zone_count_within_antrea_limit),
     Rule(Scope.STACK, ("zones[].name",), stack_rules.zone_names_unique),
     Rule(Scope.STACK, ("zones[].appliedTo",), stack_rules.zones_select_different_pods),

@@ -38,6 +38,10 @@ INFRA_API_VERSION = "vmware.infrastructure.cluster.x-k8s.io/v1beta1"
 NCP_API = "/apis/vmware.com/v1alpha1"
 ANTREA_CONFIG_API = "/apis/cni.tanzu.vmware.com/v1alpha1"
 PACKAGE_LABEL = {"tkg.tanzu.vmware.com/package-name": "antrea.tanzu.vmware.com"}
+RETIRE_LABEL = "kubernetes.vmware.com/retire-tkc"
+# The ClusterClass behind every TKC (docs/cluster-api.md C21).
+TKC_CLUSTER_CLASS = "tanzukubernetescluster"
+DEFAULT_SERVICE_DOMAIN = "cluster.local"
 DEFAULT_READY_DELAY_S = 1.0
 
 
@@ -69,6 +73,7 @@ class SupervisorDouble(PollingController):
         # AntreaConfigs found in place when their cluster came up, and those it had to create.
         self.adopted: list[str] = []
         self.defaulted: list[str] = []
+        self.retired: list[str] = []  # TKCs retired into their Clusters
         self._nodes_of: dict[str, list[str]] = {}  # TKC uid -> guest Node names
 
     def reconcile(self) -> None:
@@ -76,7 +81,11 @@ class SupervisorDouble(PollingController):
         for tkc in self._supervisor.list(TKCS):
             uid = tkc["metadata"]["uid"]
             present.add(uid)
-            if _is_ready(tkc) or tkc["metadata"].get("deletionTimestamp"):
+            if tkc["metadata"].get("deletionTimestamp"):
+                continue
+            if _is_ready(tkc):
+                if RETIRE_LABEL in (tkc["metadata"].get("labels") or {}):
+                    self._retire(tkc)
                 continue
             seen = self._first_seen.setdefault(uid, self._clock.now())
             if self._clock.now() - seen >= self._settings.ready_delay_s:
@@ -91,35 +100,47 @@ class SupervisorDouble(PollingController):
         infra = f"{name}-{meta['uid'][:5]}"
         cluster = self._ensure(
             f"/apis/{CAPI_API_VERSION}/namespaces/{namespace}/clusters",
-            _capi_cluster(namespace, name, infra, owner=_owner(tkc, controller=True)),
+            _capi_cluster(tkc, infra, owner=owner_of(tkc, controller=True)),
         )
-        owned_by_cluster = _owner(cluster, controller=True)
+        owned_by_cluster = owner_of(cluster, controller=True)
         vnet = f"{infra}-vnet"
         self._ensure(
             f"{NCP_API}/namespaces/{namespace}/virtualnetworks",
-            _virtual_network(namespace, vnet, owned_by_cluster),
-            status=_virtual_network_status(self._settings.snat_ip),
+            virtual_network(namespace, vnet, owned_by_cluster),
+            status=virtual_network_status(self._settings.snat_ip),
         )
         nodes = _node_names(tkc)
-        for node in nodes:
+        for node_name in nodes:
             self._ensure(
                 f"{NCP_API}/namespaces/{namespace}/virtualnetworkinterfaces",
-                _interface(namespace, f"{node}-{vnet}-eth0", vnet, owned_by_cluster),
+                interface(namespace, f"{node_name}-{vnet}-eth0", vnet, owned_by_cluster),
                 status={"providerStatus": {"nsxLogicalSwitchID": self._unique_id}},
             )
         self._ensure(
             f"/api/v1/namespaces/{namespace}/secrets",
-            _kubeconfig_secret(namespace, name, self._settings.guest_kubeconfig, owned_by_cluster),
+            kubeconfig_secret(namespace, name, self._settings.guest_kubeconfig, owned_by_cluster),
         )
         self._adopt_antrea_config(namespace, name, owned_by_cluster)
-        for node in nodes:
-            self._ensure("/api/v1/nodes", _node(node, name))
+        for node_name in nodes:
+            self._ensure("/api/v1/nodes", node(node_name, name))
         self._nodes_of[meta["uid"]] = nodes
-        ready = {"type": "Ready", "status": "True", "lastTransitionTime": _now_rfc3339()}
+        ready = {"type": "Ready", "status": "True", "lastTransitionTime": now_rfc3339()}
         self._supervisor.merge_patch(
             f"{TKC_API}/namespaces/{namespace}/tanzukubernetesclusters/{name}/status",
             {"status": {"conditions": [ready], "phase": "running"}},
         )
+
+    def _retire(self, tkc: dict[str, Any]) -> None:
+        """The TKC goes, its Cluster of the same name stays (docs/cluster-api.md C21): the
+        Cluster loses the TKC's ownerReference, so the garbage collector leaves it, and its
+        Nodes are the Cluster API double's from now on."""
+        meta = tkc["metadata"]
+        namespace, name = meta["namespace"], meta["name"]
+        cluster = f"/apis/{CAPI_API_VERSION}/namespaces/{namespace}/clusters/{name}"
+        self._supervisor.merge_patch(cluster, {"metadata": {"ownerReferences": None}})
+        self._nodes_of.pop(meta["uid"], None)
+        self._supervisor.delete(f"{TKC_API}/namespaces/{namespace}/tanzukubernetesclusters/{name}")
+        self.retired.append(f"{namespace}/{name}")
 
     @property
     def _unique_id(self) -> str:
@@ -129,7 +150,7 @@ class SupervisorDouble(PollingController):
         path = f"{ANTREA_CONFIG_API}/namespaces/{namespace}/antreaconfigs"
         name = f"{cluster}-antrea-package"
         if self._supervisor.get(f"{path}/{name}") is None:
-            self._supervisor.create(path, _default_antrea_config(namespace, name, owner))
+            self._supervisor.create(path, default_antrea_config(namespace, name, owner))
             self.defaulted.append(f"{namespace}/{name}")
             return
         self.adopted.append(f"{namespace}/{name}")
@@ -156,7 +177,7 @@ def _is_ready(tkc: dict[str, Any]) -> bool:
     )
 
 
-def _owner(obj: dict[str, Any], *, controller: bool) -> dict[str, Any]:
+def owner_of(obj: dict[str, Any], *, controller: bool) -> dict[str, Any]:
     return {
         "apiVersion": obj["apiVersion"],
         "kind": obj["kind"],
@@ -167,23 +188,73 @@ def _owner(obj: dict[str, Any], *, controller: bool) -> dict[str, Any]:
     }
 
 
-def _capi_cluster(namespace: str, name: str, infra: str, owner: dict[str, Any]) -> dict[str, Any]:
+def infrastructure_ref(namespace: str, infra: str) -> dict[str, Any]:
+    return {
+        "apiVersion": INFRA_API_VERSION,
+        "kind": "VSphereCluster",
+        "name": infra,
+        "namespace": namespace,
+    }
+
+
+def _capi_cluster(tkc: dict[str, Any], infra: str, owner: dict[str, Any]) -> dict[str, Any]:
+    """The Cluster behind a TKC: same name and namespace, on the ClusterClass
+    `tanzukubernetescluster`, its topology the TKC's (the required variables vmClass and
+    storageClass from the control plane, pools that differ overriding them)."""
+    meta = tkc["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
     return {
         "apiVersion": CAPI_API_VERSION,
         "kind": "Cluster",
         "metadata": {"name": name, "namespace": namespace, "ownerReferences": [owner]},
         "spec": {
-            "infrastructureRef": {
-                "apiVersion": INFRA_API_VERSION,
-                "kind": "VSphereCluster",
-                "name": infra,
-                "namespace": namespace,
-            }
+            "clusterNetwork": _cluster_network(tkc),
+            "infrastructureRef": infrastructure_ref(namespace, infra),
+            "topology": _topology(tkc),
         },
     }
 
 
-def _virtual_network(namespace: str, name: str, owner: dict[str, Any]) -> dict[str, Any]:
+def _cluster_network(tkc: dict[str, Any]) -> dict[str, Any]:
+    network = ((tkc["spec"].get("settings") or {}).get("network")) or {}
+    return {
+        "pods": {"cidrBlocks": list((network.get("pods") or {}).get("cidrBlocks") or [])},
+        "services": {"cidrBlocks": list((network.get("services") or {}).get("cidrBlocks") or [])},
+        "serviceDomain": network.get("serviceDomain") or DEFAULT_SERVICE_DOMAIN,
+    }
+
+
+def _topology(tkc: dict[str, Any]) -> dict[str, Any]:
+    control_plane = tkc["spec"]["topology"]["controlPlane"]
+    machine = [
+        {"name": "vmClass", "value": control_plane["vmClass"]},
+        {"name": "storageClass", "value": control_plane["storageClass"]},
+    ]
+    deployments = []
+    for pool in tkc["spec"]["topology"].get("nodePools") or []:
+        deployment: dict[str, Any] = {
+            "class": "node-pool",
+            "name": pool["name"],
+            "replicas": pool["replicas"],
+        }
+        pool_machine = [
+            {"name": "vmClass", "value": pool["vmClass"]},
+            {"name": "storageClass", "value": pool["storageClass"]},
+        ]
+        overrides = [v for v, c in zip(pool_machine, machine, strict=True) if v != c]
+        if overrides:
+            deployment["variables"] = {"overrides": overrides}
+        deployments.append(deployment)
+    return {
+        "class": TKC_CLUSTER_CLASS,
+        "version": control_plane["tkr"]["reference"]["name"],
+        "controlPlane": {"replicas": control_plane["replicas"]},
+        "workers": {"machineDeployments": deployments},
+        "variables": machine,
+    }
+
+
+def virtual_network(namespace: str, name: str, owner: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "vmware.com/v1alpha1",
         "kind": "VirtualNetwork",
@@ -192,14 +263,14 @@ def _virtual_network(namespace: str, name: str, owner: dict[str, Any]) -> dict[s
     }
 
 
-def _virtual_network_status(snat_ip: str | None) -> dict[str, Any]:
+def virtual_network_status(snat_ip: str | None) -> dict[str, Any]:
     status: dict[str, Any] = {"conditions": [{"type": "Ready", "status": "True"}]}
     if snat_ip:
         status["defaultSNATIP"] = snat_ip
     return status
 
 
-def _interface(namespace: str, name: str, vnet: str, owner: dict[str, Any]) -> dict[str, Any]:
+def interface(namespace: str, name: str, vnet: str, owner: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "vmware.com/v1alpha1",
         "kind": "VirtualNetworkInterface",
@@ -208,7 +279,7 @@ def _interface(namespace: str, name: str, vnet: str, owner: dict[str, Any]) -> d
     }
 
 
-def _kubeconfig_secret(
+def kubeconfig_secret(
     namespace: str, cluster: str, kubeconfig: str, owner: dict[str, Any]
 ) -> dict[str, Any]:
     return {
@@ -225,7 +296,7 @@ def _kubeconfig_secret(
     }
 
 
-def _default_antrea_config(namespace: str, name: str, owner: dict[str, Any]) -> dict[str, Any]:
+def default_antrea_config(namespace: str, name: str, owner: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "cni.tanzu.vmware.com/v1alpha1",
         "kind": "AntreaConfig",
@@ -248,12 +319,12 @@ def _node_names(tkc: dict[str, Any]) -> list[str]:
     return names
 
 
-def _node(name: str, cluster: str) -> dict[str, Any]:
+def node(name: str, cluster: str) -> dict[str, Any]:
     labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}
     if "-control-plane-" in name:
         labels["node-role.kubernetes.io/control-plane"] = ""
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels}}
 
 
-def _now_rfc3339() -> str:
+def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

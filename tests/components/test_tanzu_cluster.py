@@ -9,6 +9,7 @@ import pytest
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
+from antrea_egress import manifests
 from antrea_egress.kube import cluster_fingerprint
 from antrea_egress.providers.base import UNKNOWN
 from egressctl.offline import Registration
@@ -134,7 +135,8 @@ class PruningSupervisor(FakeEngine):
 
 def test_no_tkc_on_an_antrea_config_the_supervisor_pruned() -> None:
     with pytest.raises(
-        Exception, match=r"dropped spec\.antrea\.config\.featureGates\.EgressSeparateSubnet"
+        manifests.AntreaConfigPrunedError,
+        match=r"dropped spec\.antrea\.config\.featureGates\.EgressSeparateSubnet",
     ):
         run_program("prod", engine=PruningSupervisor())
 
