@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from antrea_egress.config import load_stack_config
-from tests.antrea_egress.test_config import HOST_BITS_WARNING, P, apply, cluster, problems_of
+from tests.antrea_egress.test_config import (
+    FIELD_PROCEDURE_WARNINGS,
+    P,
+    apply,
+    cluster,
+    problems_of,
+)
 
 
 def test_the_tkc_is_the_default_and_the_cluster_keys_default_as_documented() -> None:
@@ -25,7 +31,7 @@ def test_a_cluster_api_cluster_takes_its_class_namespace_and_service_domain() ->
             cluster("network", "serviceDomain", value="corp.local"),
         )
     )
-    assert warnings == [HOST_BITS_WARNING]
+    assert warnings == FIELD_PROCEDURE_WARNINGS
     assert stack.cluster.uses_cluster_api
     assert stack.cluster.cluster_class == "builtin-generic-v3.4.0"
     assert stack.cluster.class_namespace == "vmware-system-vks-public"
@@ -66,11 +72,13 @@ def test_a_tkc_warns_that_it_ignores_the_cluster_keys() -> None:
         )
     )
     ignored = "ignored: api is tkc; only a Cluster API Cluster (api: cluster) uses it"
+    host_bits, full_pool = FIELD_PROCEDURE_WARNINGS
     assert warnings == [
-        HOST_BITS_WARNING,
+        host_bits,
         f"{P}cluster.clusterClass: {ignored}",
         f"{P}cluster.retiredTkcUid: {ignored}",
         f"{P}cluster.network.serviceDomain: {ignored}",
+        full_pool,
     ]
 
 
