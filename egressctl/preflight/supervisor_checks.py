@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from antrea_egress import discovery, manifests, naming
+from antrea_egress import capi, discovery, manifests, naming
 from antrea_egress.config import AUTO_SEGMENT, AntreaSettings
 from antrea_egress.kube import KubeError, KubeNotFoundError
 from antrea_egress.manifests import (
@@ -277,7 +277,10 @@ _STORAGE_FIX = (
 
 
 def supervisor_tkc(ctx: PreflightContext) -> Outcome:
-    """Settles docs/antrea-and-tanzu.md §6: the TKC field tree we write is accepted."""
+    """Settles docs/antrea-and-tanzu.md §6: the TKC field tree we write is accepted (with
+    `cluster.api: cluster`, the Cluster API Cluster's: docs/cluster-api.md)."""
+    if ctx.config.cluster.uses_cluster_api:
+        return _supervisor_capi_cluster(ctx)
     tkc = ctx.tkc()
     if tkc is not None:
         return passed(f"TKC {ctx.cluster_name} exists ({TKC_API}, Ready: {_ready(tkc)})")
@@ -289,6 +292,21 @@ def supervisor_tkc(ctx: PreflightContext) -> Outcome:
     except KubeError as error:
         return _dry_run_refused(error, "the TKC", "manifests.tanzu_kubernetes_cluster")
     return passed(f"a server-side dry run of the TKC ({TKC_API}, unknown fields refused) passes")
+
+
+def _supervisor_capi_cluster(ctx: PreflightContext) -> Outcome:
+    if ctx.capi_cluster() is not None:
+        return passed(f"Cluster {ctx.cluster_name} exists ({capi.CLUSTER_API})")
+    collection = discovery.CAPI_CLUSTER.format(namespace=ctx.namespace, name="").rstrip("/")
+    try:
+        ctx.supervisor.dry_run_create(
+            collection, capi.cluster(ctx.config.cluster), field_validation="Strict"
+        )
+    except KubeError as error:
+        return _dry_run_refused(error, "the Cluster", "capi.cluster")
+    return passed(
+        f"a server-side dry run of the Cluster ({capi.CLUSTER_API}, unknown fields refused) passes"
+    )
 
 
 def _dry_run_refused(error: KubeError, what: str, constant: str) -> Outcome:

@@ -357,3 +357,31 @@ def test_a_stored_antrea_config_without_the_traffic_shaping_gate_fails(deployed:
 
     assert outcome.status == Status.FAIL
     assert "EgressTrafficShaping" in outcome.evidence
+
+
+def test_a_cluster_api_stack_dry_runs_its_cluster_not_a_tkc(site: World) -> None:
+    site.values["antrea-egress:cluster"]["api"] = "cluster"
+    outcome = site.check("supervisor-tkc")
+    assert outcome.status == Status.PASS
+    assert "dry run of the Cluster (cluster.x-k8s.io/v1beta1" in outcome.evidence
+    assert site.supervisor.created == []
+    assert [o["kind"] for o in site.supervisor.dry_runs] == ["Cluster"]
+
+
+def test_a_cluster_api_cluster_refused_names_its_manifest(site: World) -> None:
+    def refuse(path: str, obj: dict[str, Any]) -> dict[str, Any]:
+        raise AdmissionRefusedError(422, 'strict decoding error: unknown field "spec.topology.x"')
+
+    site.values["antrea-egress:cluster"]["api"] = "cluster"
+    site.supervisor.admission = refuse
+    outcome = site.check("supervisor-tkc")
+    assert outcome.status == Status.FAIL
+    assert "capi.cluster" in outcome.fix
+
+
+def test_an_existing_cluster_api_cluster_passes_without_a_dry_run(deployed: World) -> None:
+    deployed.values["antrea-egress:cluster"]["api"] = "cluster"
+    outcome = deployed.check("supervisor-tkc")
+    assert outcome.status == Status.PASS
+    assert outcome.evidence.startswith("Cluster ")
+    assert deployed.supervisor.dry_runs == []
