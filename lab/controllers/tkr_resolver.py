@@ -28,11 +28,10 @@ import base64
 import copy
 import json
 import re
-import ssl
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from lab.controllers.admission import AdmissionServer
 
 WEBHOOK_PATH = "/mutate/cluster"
 CONFIGURATION_NAME = "lab-tkr-resolver"
@@ -76,57 +75,23 @@ def _set_variable(variables: list[dict[str, Any]], value: Any) -> list[dict[str,
     return [*variables, entry]
 
 
-class TkrResolverWebhook:
-    """An HTTPS server on 127.0.0.1 answering AdmissionReview v1 requests with a JSON patch."""
+class TkrResolverWebhook(AdmissionServer):
+    """The TKR resolver's mutating webhook on Cluster writes, answering with a JSON patch."""
+
+    path = WEBHOOK_PATH
+    configuration_kind = "MutatingWebhookConfiguration"
+    configuration_name = CONFIGURATION_NAME
+    webhook_name = "tkr-resolver-cluster-webhook.run.tanzu.vmware.com"
+    rule: ClassVar[dict[str, Any]] = {
+        "apiGroups": ["cluster.x-k8s.io"],
+        "apiVersions": ["v1beta1"],
+        "resources": ["clusters"],
+        "scope": "Namespaced",
+    }
 
     def __init__(self, cert_file: Path, key_file: Path) -> None:
+        super().__init__(cert_file, key_file)
         self.reviews: list[tuple[str, str, bool]] = []  # (operation, name, dry run)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(str(cert_file), str(key_file))
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self._server.server_address[1]}{WEBHOOK_PATH}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def configuration(self, ca_pem: bytes) -> dict[str, Any]:
-        """The MutatingWebhookConfiguration that sends Cluster writes here."""
-        return {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "MutatingWebhookConfiguration",
-            "metadata": {"name": CONFIGURATION_NAME},
-            "webhooks": [
-                {
-                    "name": "tkr-resolver-cluster-webhook.run.tanzu.vmware.com",
-                    "clientConfig": {
-                        "url": self.url,
-                        "caBundle": base64.b64encode(ca_pem).decode(),
-                    },
-                    "rules": [
-                        {
-                            "operations": ["CREATE", "UPDATE"],
-                            "apiGroups": ["cluster.x-k8s.io"],
-                            "apiVersions": ["v1beta1"],
-                            "resources": ["clusters"],
-                            "scope": "Namespaced",
-                        }
-                    ],
-                    "admissionReviewVersions": ["v1"],
-                    "sideEffects": "None",
-                    "failurePolicy": "Fail",
-                    "timeoutSeconds": 5,
-                }
-            ],
-        }
 
     def review(self, request: dict[str, Any]) -> dict[str, Any]:
         cluster = request.get("object") or {}
@@ -146,27 +111,4 @@ class TkrResolverWebhook:
             ]
             response["patchType"] = "JSONPatch"
             response["patch"] = base64.b64encode(json.dumps(patch).encode()).decode()
-        return {
-            "apiVersion": "admission.k8s.io/v1",
-            "kind": "AdmissionReview",
-            "response": response,
-        }
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        webhook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                answer = json.dumps(webhook.review(body.get("request") or {})).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *_: Any) -> None:
-                return  # the reviews are kept; stderr stays quiet
-
-        return Handler
+        return response

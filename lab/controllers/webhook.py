@@ -16,18 +16,14 @@ Every review it answers is kept in `reviews`, so a test can see what reached it.
 
 from __future__ import annotations
 
-import base64
 import ipaddress
-import json
-import ssl
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from lab.controllers import ip_ranges
+from lab.controllers.admission import AdmissionServer
 
 WEBHOOK_PATH = "/validate/externalippool"
 CONFIGURATION_NAME = "lab-antrea-externalippool"
@@ -128,8 +124,19 @@ def _update_problem(ranges: list[dict[str, Any]], old: Mapping[str, Any]) -> str
     return None
 
 
-class AdmissionWebhook:
-    """An HTTPS server on 127.0.0.1 answering AdmissionReview v1 requests."""
+class AdmissionWebhook(AdmissionServer):
+    """antrea-controller's ExternalIPPool validation, answering on 127.0.0.1."""
+
+    path = WEBHOOK_PATH
+    configuration_kind = "ValidatingWebhookConfiguration"
+    configuration_name = CONFIGURATION_NAME
+    webhook_name = "externalippoolvalidator.crd.antrea.io"
+    rule: ClassVar[dict[str, Any]] = {
+        "apiGroups": ["crd.antrea.io"],
+        "apiVersions": ["v1beta1"],
+        "resources": ["externalippools"],
+        "scope": "Cluster",
+    }
 
     def __init__(
         self,
@@ -137,54 +144,9 @@ class AdmissionWebhook:
         key_file: Path,
         list_pools: Callable[[], list[dict[str, Any]]],
     ) -> None:
+        super().__init__(cert_file, key_file)
         self.reviews: list[Review] = []
         self._list_pools = list_pools
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(str(cert_file), str(key_file))
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self._server.server_address[1]}{WEBHOOK_PATH}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def configuration(self, ca_pem: bytes) -> dict[str, Any]:
-        """The ValidatingWebhookConfiguration that sends ExternalIPPool writes here."""
-        return {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingWebhookConfiguration",
-            "metadata": {"name": CONFIGURATION_NAME},
-            "webhooks": [
-                {
-                    "name": "externalippoolvalidator.crd.antrea.io",
-                    "clientConfig": {
-                        "url": self.url,
-                        "caBundle": base64.b64encode(ca_pem).decode(),
-                    },
-                    "rules": [
-                        {
-                            "operations": ["CREATE", "UPDATE"],
-                            "apiGroups": ["crd.antrea.io"],
-                            "apiVersions": ["v1beta1"],
-                            "resources": ["externalippools"],
-                            "scope": "Cluster",
-                        }
-                    ],
-                    "admissionReviewVersions": ["v1"],
-                    "sideEffects": "None",
-                    "failurePolicy": "Fail",
-                    "timeoutSeconds": 5,
-                }
-            ],
-        }
 
     def review(self, request: dict[str, Any]) -> dict[str, Any]:
         operation = str(request.get("operation"))
@@ -206,27 +168,4 @@ class AdmissionWebhook:
         response: dict[str, Any] = {"uid": request.get("uid"), "allowed": problem is None}
         if problem:
             response["status"] = {"code": 400, "message": problem}
-        return {
-            "apiVersion": "admission.k8s.io/v1",
-            "kind": "AdmissionReview",
-            "response": response,
-        }
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        webhook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                answer = json.dumps(webhook.review(body.get("request") or {})).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *_: Any) -> None:
-                return  # the reviews are kept; stderr stays quiet
-
-        return Handler
+        return response
