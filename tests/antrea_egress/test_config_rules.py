@@ -380,6 +380,18 @@ EXACT = [
       "parent segment (auto)"]),
     ("vlan-twice-on-different-parents",
      (zone(1, "vlan", value=110), zone(1, "parentSegment", value=parent_of_length(8))), []),
+    # Each operator on its own: Exists and DoesNotExist take no values, In and NotIn need some.
+    ("does-not-exist-with-values",
+     (zone(0, "nodeSelector", value={"matchExpressions": [
+         {"key": "a", "operator": "DoesNotExist", "values": ["b"]}]}),),
+     ["zones[0].nodeSelector.matchExpressions[0].values: must be empty for operator "
+      "DoesNotExist"]),
+    ("not-in-without-values",
+     (zone(0, "nodeSelector", value={"matchExpressions": [{"key": "a", "operator": "NotIn"}]}),),
+     ["zones[0].nodeSelector.matchExpressions[0].values: must not be empty for operator NotIn"]),
+    ("does-not-exist-without-values",
+     (zone(0, "nodeSelector",
+           value={"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}),), []),
 ]
 # fmt: on
 

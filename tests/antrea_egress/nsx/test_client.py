@@ -140,6 +140,17 @@ def test_404_is_not_found_and_delete_treats_it_as_deleted(make_client: Any) -> N
         client.get(SEGMENT)
     assert client.get_optional(SEGMENT) is None
     assert client.delete(SEGMENT) is False
+    with pytest.raises(NsxNotFoundError) as caught:
+        client.get(SEGMENT)
+    assert str(caught.value) == (
+        f"GET {URL} failed: HTTP 404, NSX error 600: The requested object : s1 could not be found."
+    )
+
+
+def test_delete_says_it_deleted(make_client: Any) -> None:
+    script = Script([httpx.Response(200)])
+    assert make_client(script).delete(SEGMENT) is True
+    assert [(r.method, r.url.path) for r in script.seen] == [("DELETE", URL)]
 
 
 def test_wrong_credentials_say_which_keys_to_check(make_client: Any) -> None:
@@ -181,6 +192,30 @@ def test_retries_are_bounded_by_the_deadline(make_client: Any, clock: FakeClock)
     assert clock.now - started < 0.3
     assert 1 < len(script.seen) < 1000
     assert len(script.seen) == len(clock.sleeps) + 1
+
+
+@pytest.mark.parametrize(("retry_after", "requests"), [("3", 1), ("2.9", 2)])
+def test_a_retry_that_would_start_at_the_deadline_is_not_made(
+    make_client: Any, clock: FakeClock, retry_after: str, requests: int
+) -> None:
+    # As tenacity's stop_before_delay: stop when the next attempt would start at or past it.
+    busy = httpx.Response(429, headers={"Retry-After": retry_after}, json={"error_code": 0})
+    script = Script([busy, httpx.Response(200, json={})])
+    policy = RetryPolicy(initial_backoff=0.01, max_backoff=1, deadline=3)
+    client = make_client(script, retry=policy)
+    if requests == 1:
+        with pytest.raises(NsxApiError, match="HTTP 429"):
+            client.get(SEGMENT)
+    else:
+        assert client.get(SEGMENT) == {}
+    assert len(script.seen) == requests
+
+
+@pytest.mark.parametrize("growth", [1, 0.5])
+def test_a_realization_growth_of_one_or_less_is_refused(growth: float) -> None:
+    with pytest.raises(ValueError) as caught:
+        ClientTuning(realization_growth=growth)
+    assert str(caught.value) == f"realization_growth must be above 1, got {growth}"
 
 
 def test_retry_after_is_honoured(make_client: Any, clock: FakeClock) -> None:
@@ -248,6 +283,54 @@ def test_session_auth_logs_in_again_on_403_code_98(make_client: Any) -> None:
     assert relogin.url.path == "/api/session/create"
     assert retried.headers["X-XSRF-TOKEN"] == "tok-2"
     assert "JSESSIONID=def" in retried.headers["cookie"]
+
+
+def test_a_403_that_is_not_an_expired_session_is_raised_without_logging_in_again(
+    make_client: Any,
+) -> None:
+    # Only 403 with NSX error 98 means the XSRF token expired (docs/nsx-policy-api.md, error
+    # codes table); any other 403 is a refusal that a new session would only repeat.
+    refused = nsx_error(403, 98001, "The user does not have permission for this operation")
+    script = Script([session_answers()[0], refused])
+    with pytest.raises(NsxAuthError) as caught:
+        make_client(script, session=True).get(SEGMENT)
+    assert [(r.method, r.url.path) for r in script.seen] == [
+        ("POST", "/api/session/create"),
+        ("GET", URL),
+    ]
+    assert str(caught.value).startswith(f"GET {URL} failed: HTTP 403, NSX error 98001: ")
+
+
+def test_a_code_98_without_403_is_not_an_expired_session(make_client: Any) -> None:
+    script = Script([session_answers()[0], nsx_error(400, 98, "Bad request")])
+    with pytest.raises(NsxApiError):
+        make_client(script, session=True).get(SEGMENT)
+    assert [r.url.path for r in script.seen] == ["/api/session/create", URL]
+
+
+def test_a_login_that_nsx_was_too_busy_for_is_retried_before_the_request(
+    make_client: Any,
+) -> None:
+    login = session_answers()[0]
+    script = Script([nsx_error(503, 0, "busy"), login, httpx.Response(200, json={"id": "s1"})])
+    assert make_client(script, session=True).get(SEGMENT) == {"id": "s1"}
+    assert [(r.method, r.url.path) for r in script.seen] == [
+        ("POST", "/api/session/create"),
+        ("POST", "/api/session/create"),
+        ("GET", URL),
+    ]
+    assert script.seen[2].headers["X-XSRF-TOKEN"] == "tok-1"
+
+
+def test_a_refused_login_names_the_session_request(make_client: Any) -> None:
+    script = Script([nsx_error(403, 403, "The credentials were incorrect")])
+    with pytest.raises(NsxAuthError) as caught:
+        make_client(script, session=True).get(SEGMENT)
+    assert str(caught.value).startswith(
+        "POST /api/session/create failed: HTTP 403, NSX error 403: The credentials were incorrect"
+    )
+    assert PASSWORD not in str(caught.value)
+    assert len(script.seen) == 1
 
 
 def test_basic_auth_is_sent_when_sessions_are_off(make_client: Any) -> None:
@@ -479,11 +562,13 @@ def test_a_request_without_an_answer_names_the_manager_and_the_failure(
     assert type(caught.value) is NsxConnectionError
 
 
-def certificate_error() -> ssl.SSLCertVerificationError:
+def certificate_error(
+    verify_message: str = "self-signed certificate in certificate chain",
+) -> ssl.SSLCertVerificationError:
     error = ssl.SSLCertVerificationError(
         1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
     )
-    error.verify_message = "self-signed certificate in certificate chain"
+    error.verify_message = verify_message
     return error
 
 
@@ -491,6 +576,8 @@ def certificate_error() -> ssl.SSLCertVerificationError:
     ("cause", "reason"),
     [
         (certificate_error(), "self-signed certificate in certificate chain"),
+        # Without OpenSSL's reason, the error's own text.
+        (certificate_error(""), "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"),
         (
             ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"),
             "[SSL: WRONG_VERSION_NUMBER] wrong version number",
