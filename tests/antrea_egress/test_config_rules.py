@@ -312,6 +312,12 @@ SKIPPED = [
      ["cluster.controlPlane.replicas: must be an integer, got 'x'"]),
     ("node-pools", (cluster("nodePools", value="x"),),
      ["cluster.nodePools: must be a list, got 'x'"]),
+    ("control-plane-not-a-mapping", (cluster("controlPlane", value="x"),),
+     ["cluster.controlPlane: must be a mapping, got 'x'"]),
+    # The TKC's default pod network (192.168.0.0/16) is not taken for pods that failed.
+    ("pods-beside-services",
+     (cluster("network", value={"pods": "x", "services": ["192.168.0.0/24"]}),),
+     ["cluster.network.pods: must be a list, got 'x'"]),
     ("zone-cidr-of-overlapping-ranges",
      (zone(1, "cidr", value="10.100.5.0/33"), zone(1, "gateway", value="10.100.5.254"),
       ranges(1, span("15", "16"))),
