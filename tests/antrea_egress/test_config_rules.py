@@ -312,6 +312,10 @@ SKIPPED = [
      ["cluster.controlPlane.replicas: must be an integer, got 'x'"]),
     ("node-pools", (cluster("nodePools", value="x"),),
      ["cluster.nodePools: must be a list, got 'x'"]),
+    # A pool whose name failed is passed over; the pools after it are still compared.
+    ("pool-names-past-a-bad-one", (second_pool(5), second_pool("worker")),
+     ["cluster.nodePools[1].name: must be a string, got 5",
+      "cluster.nodePools[2].name: 'worker' duplicates antrea-egress:cluster.nodePools[0].name"]),
     ("control-plane-not-a-mapping", (cluster("controlPlane", value="x"),),
      ["cluster.controlPlane: must be a mapping, got 'x'"]),
     # The TKC's default pod network (192.168.0.0/16) is not taken for pods that failed.

@@ -153,10 +153,16 @@ def test_delete_says_it_deleted(make_client: Any) -> None:
     assert [(r.method, r.url.path) for r in script.seen] == [("DELETE", URL)]
 
 
-def test_wrong_credentials_say_which_keys_to_check(make_client: Any) -> None:
-    script = Script([nsx_error(403, 403, "The credentials were incorrect")])
-    with pytest.raises(NsxAuthError, match="nsxt:username and nsxt:password") as caught:
+@pytest.mark.parametrize("status", [401, 403])
+def test_wrong_credentials_say_which_keys_to_check(make_client: Any, status: int) -> None:
+    script = Script([nsx_error(status, 403, "The credentials were incorrect")])
+    with pytest.raises(NsxAuthError) as caught:
         make_client(script).get(SEGMENT)
+    assert str(caught.value) == (
+        f"GET {URL} failed: HTTP {status}, NSX error 403: The credentials were incorrect. Check "
+        "nsxt:username and nsxt:password (or NSXT_USERNAME and NSXT_PASSWORD) and that the user "
+        "may use the Policy API"
+    )
     assert PASSWORD not in str(caught.value)
     assert len(script.seen) == 1
 
