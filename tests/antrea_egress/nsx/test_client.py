@@ -607,6 +607,27 @@ def test_a_tls_failure_is_final_and_says_to_set_the_ca_file(
     assert len(script.seen) == 1
 
 
+def test_an_unexpected_error_is_not_retried(make_client: Any) -> None:
+    # Only NSX's transient answers and lost connections heal by themselves (retries.py).
+    script = Script([RuntimeError("a bug"), httpx.Response(200, json={})])
+    with pytest.raises(RuntimeError, match="a bug"):
+        make_client(script).get(SEGMENT)
+    assert len(script.seen) == 1
+
+
+def test_backoff_grows_from_the_initial_one_up_to_the_cap(
+    make_client: Any, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Full jitter draws each sleep from [0, ceiling] (tenacity's wait_random_exponential, with
+    # random.uniform); drawing the top shows the ceilings: initial x 2^(n-1), at most the cap.
+    monkeypatch.setattr("random.uniform", lambda _low, high: high)
+    script = Script([nsx_error(503, 0, "busy")])
+    policy = RetryPolicy(max_attempts=5, initial_backoff=0.5, max_backoff=2, deadline=1000)
+    with pytest.raises(NsxApiError, match="HTTP 503"):
+        make_client(script, retry=policy).get(SEGMENT)
+    assert clock.sleeps == [0.5, 1.0, 2.0, 2.0]
+
+
 def test_a_session_without_an_xsrf_token_fails_with_a_hint(make_client: Any) -> None:
     script = Script([httpx.Response(200, headers={"Set-Cookie": "JSESSIONID=abc; Path=/"})])
     with pytest.raises(NsxAuthError) as caught:
@@ -629,10 +650,11 @@ def test_a_session_without_an_xsrf_token_fails_with_a_hint(make_client: Any) -> 
                 related_errors=[
                     {"error_code": 8327, "error_message": "VLAN clash"},
                     {"error_message": "no code"},
+                    {"error_code": 5},  # no message: the code alone
                 ],
             ),
             f"PATCH {URL} failed: HTTP 400, NSX error 500012: The path is invalid (related: "
-            "8327: VLAN clash; no code)",
+            "8327: VLAN clash; no code; 5)",
         ),
         (
             httpx.Response(400, json={"httpStatus": "BAD_REQUEST", "details": "only details"}),

@@ -245,6 +245,18 @@ def test_vlan_taken_by_another_child_is_refused_before_writing(sim: NsxSimulator
     assert writes(sim) == []
 
 
+def test_another_childs_binding_map_that_carries_our_id_is_not_taken_for_our_segment(
+    sim: NsxSimulator,
+) -> None:
+    # Binding-map ids are free text; another tool may have named one like our segment.
+    sim.seed_segment("another-child", connectivity_path=LAB.tier1_path)
+    stray = f"/infra/segments/another-child/segment-connection-binding-maps/{SEGMENT_ID}"
+    nsx_api(sim, "PATCH", stray, {"segment_path": LAB.node_segment_path, "vlan_traffic_tag": 7})
+    provider = configured(sim)
+    provider.create(checked(provider))  # VLAN 110 is free, and the segment is ours to create
+    assert sim.get(BINDING_MAP) is not None
+
+
 @pytest.mark.parametrize(
     "fault",
     [
