@@ -33,6 +33,7 @@ pytestmark = pytest.mark.timeout(10)
 PASSWORD = "Pw-do-not-leak-42"
 SEGMENT = "/infra/segments/s1"
 URL = "/policy/api/v1/infra/segments/s1"
+REALIZED = "/policy/api/v1/infra/realized-state/realized-entities"
 
 
 def nsx_error(status: int, code: int, message: str, **extra: Any) -> httpx.Response:
@@ -444,6 +445,15 @@ def test_an_alarm_without_its_own_message_shows_its_error_details(make_client: A
     answer = httpx.Response(200, json={"results": [{"state": "ERROR", "alarms": [alarm]}]})
     with pytest.raises(NsxRealizationError, match=r": NSX error 4100: overlapping subnet$"):
         make_client(Script([answer])).wait_realized(SEGMENT)
+
+
+def test_a_refused_realization_poll_names_its_request(make_client: Any) -> None:
+    client = make_client(Script([nsx_error(400, 500012, "bad intent path")]))
+    with pytest.raises(NsxApiError) as caught:
+        client.wait_realized(SEGMENT)
+    assert str(caught.value) == (
+        f"GET {REALIZED} failed: HTTP 400, NSX error 500012: bad intent path"
+    )
 
 
 def test_wait_realized_is_bounded(make_client: Any) -> None:
