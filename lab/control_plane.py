@@ -1,5 +1,6 @@
 """Real API servers on loopback: one etcd, a Supervisor and a guest kube-apiserver, each with a
-kube-controller-manager for namespace deletion and garbage collection.
+kube-controller-manager for namespace deletion, garbage collection, Deployments and
+ReplicaSets.
 
 Everything listens on 127.0.0.1 at ports the OS picks; certificates and credentials are made
 for each run. The Supervisor's admin authenticates with a bearer token (as a `kubectl vsphere
@@ -69,11 +70,26 @@ class ControlPlane:
         return list(self._processes)
 
     def start(self) -> None:
+        """Everything at once; see `start_api_servers` for a lab with its own CRDs."""
+        self.start_api_servers()
+        self.start_controller_managers()
+
+    def start_api_servers(self) -> None:
         try:
             etcd_url = self._start_etcd()
             self._write_service_account_key()
             self.supervisor = self._start_api_server("supervisor", etcd_url, token_auth=True)
             self.guest = self._start_api_server("guest", etcd_url, token_auth=False)
+        except BaseException:
+            self.stop()
+            raise
+
+    def start_controller_managers(self) -> None:
+        """Start them once the CRDs are in, as in a real cluster, whose CRDs predate the objects
+        deleted: the garbage collector learns of resource types only by rediscovering them
+        every 30 s (`syncPeriod` in cmd/kube-controller-manager/app/core.go, Kubernetes
+        v1.34), so a CR of a younger CRD waits up to 30 s for its foreground deletion."""
+        try:
             for server in (self.supervisor, self.guest):
                 self._start_controller_manager(server)
         except BaseException:
@@ -226,7 +242,7 @@ class ControlPlane:
             [
                 str(self._toolchain.binary("kube-controller-manager")),
                 f"--kubeconfig={kubeconfig}",
-                "--controllers=namespace,garbagecollector",
+                "--controllers=namespace,garbagecollector,deployment,replicaset",
                 "--leader-elect=false",
                 "--bind-address=127.0.0.1",
                 "--secure-port=0",

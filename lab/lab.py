@@ -12,6 +12,7 @@ from lab import crds
 from lab.control_plane import ControlPlane
 from lab.controllers.antrea import AntreaDouble
 from lab.controllers.base import PollingController
+from lab.controllers.nodes import NodeAgentsDouble
 from lab.controllers.supervisor import SupervisorDouble, SupervisorSettings
 from lab.controllers.webhook import AdmissionWebhook
 from lab.kube import LabKube
@@ -28,6 +29,10 @@ class LabOptions:
     # The vSphere Namespace's SNAT IP when it uses NAT; None: a routed namespace.
     snat_ip: str | None = None
     ready_delay_s: float = 1.0
+    # A manager as slow as a real one: every NSX answer this late (0: at once) ...
+    nsx_latency_s: float = 0.0
+    # ... and a write realized this long after it (None: on the simulator's realization states).
+    nsx_realization_delay_s: float | None = None
 
 
 class Lab:
@@ -48,6 +53,7 @@ class Lab:
         self.doubles: list[PollingController] = []
         self.supervisor_double: SupervisorDouble
         self.antrea_double: AntreaDouble
+        self.node_agents_double: NodeAgentsDouble
 
     def __enter__(self) -> Lab:
         try:
@@ -62,11 +68,16 @@ class Lab:
 
     def _start(self) -> None:
         self.toolchain = locate()
-        self.nsx = self._exit.enter_context(NsxSimulator())
-        self.nsx.seed_lab()
-        self.control_plane = self._exit.enter_context(
-            ControlPlane(self.toolchain, self.work_dir / "control-plane")
+        self.nsx = self._exit.enter_context(
+            NsxSimulator(
+                latency=self.options.nsx_latency_s,
+                realization_delay=self.options.nsx_realization_delay_s,
+            )
         )
+        self.nsx.seed_lab()
+        self.control_plane = ControlPlane(self.toolchain, self.work_dir / "control-plane")
+        self._exit.callback(self.control_plane.stop)
+        self.control_plane.start_api_servers()
         self.supervisor = self.control_plane.supervisor.client()
         self.guest = self.control_plane.guest.client()
         self._exit.callback(self.supervisor.close)
@@ -79,6 +90,7 @@ class Lab:
         crds.install(
             self.guest, [crds.load(name) for name in crds.ANTREA_CRDS[self.options.antrea_version]]
         )
+        self.control_plane.start_controller_managers()  # after the CRDs: see its docstring
         self.supervisor.create(
             "/api/v1/namespaces", {"metadata": {"name": self.namespace}, "apiVersion": "v1"}
         )
@@ -103,7 +115,8 @@ class Lab:
         )
         self.supervisor_double = SupervisorDouble(self.supervisor, self.guest, settings)
         self.antrea_double = AntreaDouble(self.guest)
-        self.doubles = [self.supervisor_double, self.antrea_double]
+        self.node_agents_double = NodeAgentsDouble(self.guest)
+        self.doubles = [self.supervisor_double, self.antrea_double, self.node_agents_double]
         for double in self.doubles:
             double.start()
             self._exit.callback(double.stop)

@@ -46,6 +46,7 @@ class SimulatorApp:
         nsx_version: str = manager.DEFAULT_NSX_VERSION,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        latency: float = 0.0,
     ) -> None:
         self.lock = threading.RLock()
         self.store = store
@@ -57,8 +58,12 @@ class SimulatorApp:
         self.faults: list[Fault] = []
         self.requests: list[RecordedRequest] = []
         self._sleep = sleep
+        # Every answer this late, outside the lock (requests overlap as on a real manager).
+        self.latency = latency
 
     def handle(self, request: ApiRequest) -> ApiResponse:
+        if self.latency > 0:
+            self._sleep(self.latency)
         response, user = self._process(request)
         response.headers.setdefault("x-nsx-requestid", str(uuid.uuid4()))
         record = RecordedRequest(

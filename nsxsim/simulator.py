@@ -36,6 +36,7 @@ class NsxSimulator:
         realization: list[str] | None = None,
         purge_delay: float = 0.0,
         realization_delay: float | None = None,
+        latency: float = 0.0,
         rate_limit_per_second: int | None = None,
         nsx_version: str = DEFAULT_NSX_VERSION,
         tls: ServerTls | None = None,
@@ -60,8 +61,9 @@ class NsxSimulator:
             users=accounts,
             rate_limit_per_second=rate_limit_per_second,
             nsx_version=nsx_version,
-            sleep=sleep,  # fault delays
+            sleep=sleep,  # fault delays and the latency
             clock=clock,
+            latency=latency,  # seconds added to every answer: a manager as slow as a real one
         )
         self._lock = self._app.lock
         # A caller-made ServerTls lets a lab manager keep its CA across restarts.

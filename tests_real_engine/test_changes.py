@@ -189,3 +189,40 @@ def test_changing_a_vlan_replaces_the_child_segment_deleting_first(stack: Stack,
     assert [m["vlan_traffic_tag"] for m in maps.values()] == [121]
     assert stack.exported("reporting")["vlan"] == 121
     assert set(ZONES) <= set(stack.program.stack().outputs()["zones"].value)
+
+
+def test_a_new_description_and_tags_update_the_segment_in_place(stack: Stack, lab: Lab) -> None:
+    """What an upgrade of antrea-egress that words a segment's description or tags differently
+    does: the state holds the old words (written here into the checkpoint, as the old version
+    left it), the program the new ones."""
+    segment_id = naming.child_segment_id(lab.namespace, CLUSTER, "payments")
+    segment = f"/infra/segments/{segment_id}"
+    before = lab.nsx.get(segment)
+    assert before is not None
+    pulumi_stack = stack.program.stack()
+    state = pulumi_stack.export_stack()
+    assert state.deployment is not None
+    resource = next(
+        r for r in state.deployment["resources"] if r["urn"].endswith("::payments-segment")
+    )
+    for props in (resource["inputs"], resource["outputs"]):
+        props["description"] = "written by an older version"
+        props["tags"] = [*props["tags"], {"scope": "antrea-egress/retired", "tag": "yes"}]
+    pulumi_stack.import_stack(state)
+    lab.nsx.clear_requests()
+
+    _, preview = operate(pulumi_stack.preview)
+    result, up = operate(pulumi_stack.up)
+
+    assert result.summary.result == "succeeded"
+    assert preview.changed() == {"payments-segment": ["update"]}
+    assert up.changed() == {"payments-segment": ["update"]}
+    after = lab.nsx.get(segment)
+    assert after is not None
+    assert after["unique_id"] == before["unique_id"]  # the same segment, updated in place
+    assert after["description"] == before["description"]
+    assert {t["scope"] for t in after["tags"]} == {t["scope"] for t in before["tags"]}
+    assert not [r for r in lab.nsx.requests if r.method == "DELETE"]
+    # The binding map carries the tags too, so it is written again, with its VLAN unchanged.
+    maps = lab.nsx.objects(f"{segment}/segment-connection-binding-maps")
+    assert [m["vlan_traffic_tag"] for m in maps.values()] == [ZONES["payments"][0]]

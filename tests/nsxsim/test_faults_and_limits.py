@@ -146,3 +146,14 @@ def test_rate_limit_can_be_lifted_at_runtime(client: httpx.Client, sim: NsxSimul
     sim.rate_limit_per_second = None
     assert client.get(SEGMENTS).status_code == 200
     assert sim.rate_limit_per_second is None
+
+
+def test_latency_delays_every_answer_and_keeps_faults_working() -> None:
+    slept: list[float] = []
+    with serving_lab(NsxSimulator(latency=0.02, sleep=slept.append)) as (sim, http):
+        assert http.get(api(LAB.node_segment_path)).status_code == 200
+        sim.add_fault(Fault(path_regex="/infra/segments", status=503))
+        expect_error(http.get(api(LAB.node_segment_path)), 503, 503)
+        # Every answer, the login's included, waited the latency; the fault's own answer too.
+        assert len(slept) == len(sim.requests) >= 2
+        assert set(slept) == {0.02}
