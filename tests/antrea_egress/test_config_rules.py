@@ -58,7 +58,7 @@ def wide_zone(last: str) -> Mutation:
     })  # fmt: skip
 
 
-def second_pool(name: str) -> Mutation:
+def second_pool(name: Any) -> Mutation:  # any value, as a stack file may hold
     return add("cluster", "nodePools", value={
         "name": name, "vmClass": "best-effort-medium", "storageClass": "labnfs",
     })  # fmt: skip
