@@ -447,6 +447,14 @@ def test_an_alarm_without_its_own_message_shows_its_error_details(make_client: A
         make_client(Script([answer])).wait_realized(SEGMENT)
 
 
+def test_a_realized_entity_without_a_state_is_named_unknown(make_client: Any) -> None:
+    answer = httpx.Response(200, json={"results": [{"realization_specific_identifier": "x"}]})
+    client = make_client(Script([answer]), realization_timeout=0)
+    with pytest.raises(NsxRealizationTimeoutError) as caught:
+        client.wait_realized(SEGMENT)
+    assert str(caught.value) == f"{SEGMENT} was not realized within 0s (last states: UNKNOWN)"
+
+
 def test_a_refused_realization_poll_names_its_request(make_client: Any) -> None:
     client = make_client(Script([nsx_error(400, 500012, "bad intent path")]))
     with pytest.raises(NsxApiError) as caught:
