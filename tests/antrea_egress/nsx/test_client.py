@@ -20,6 +20,7 @@ from antrea_egress.nsx.errors import (
     NsxApiError,
     NsxAuthError,
     NsxConnectionError,
+    NsxError,
     NsxNotFoundError,
     NsxRealizationError,
     NsxRealizationTimeoutError,
@@ -497,6 +498,25 @@ def test_search_follows_the_cursor_over_many_pages_sending_each_one_back(
     assert [o["id"] for o in found] == ["a", "b", "c", "d", "e"]
     assert [r.url.params.get("cursor") for r in script.seen] == [None, "c-1", "c-2", "c-3"]
     assert all(r.url.params["query"] == "resource_type:Segment" for r in script.seen)
+
+
+def test_a_refused_page_names_its_get(make_client: Any) -> None:
+    client = make_client(Script([nsx_error(400, 500012, "bad path")]))
+    with pytest.raises(NsxApiError) as caught:
+        client.list_objects(SEGMENT)
+    assert str(caught.value) == f"GET {URL} failed: HTTP 400, NSX error 500012: bad path"
+
+
+def test_paging_gives_up_past_its_page_limit(
+    make_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("antrea_egress.nsx.client.MAX_PAGES", 3)
+    pages = [httpx.Response(200, json={"results": [{"id": n}], "cursor": n}) for n in "abcd"]
+    script = Script(list(pages))
+    with pytest.raises(NsxError) as caught:
+        make_client(script).list_objects(SEGMENT)
+    assert str(caught.value) == f"GET {URL}: more than 3 pages; giving up"
+    assert len(script.seen) == 3
 
 
 @pytest.mark.parametrize(
