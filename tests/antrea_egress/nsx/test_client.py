@@ -280,9 +280,15 @@ def session_answers() -> list[httpx.Response | Exception]:
     ]
 
 
-def test_session_auth_logs_in_again_on_403_code_98(make_client: Any) -> None:
+def test_session_auth_logs_in_again_on_403_code_98(
+    make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="antrea_egress.nsx.client")
     script = Script(session_answers())
     assert make_client(script, session=True).get(SEGMENT) == {"id": "s1"}
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.INFO] == [
+        "NSX session expired; logging in again"
+    ]
     login, first, relogin, retried = script.seen
     assert (login.method, login.url.path) == ("POST", "/api/session/create")
     assert "j_username=admin" in login.content.decode()
