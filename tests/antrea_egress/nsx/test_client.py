@@ -299,6 +299,31 @@ def test_session_auth_logs_in_again_on_403_code_98(
     assert "JSESSIONID=def" in retried.headers["cookie"]
 
 
+def test_the_request_after_a_new_login_is_the_same_request(make_client: Any) -> None:
+    script = Script(session_answers())
+    make_client(script, session=True).patch(SEGMENT, {"display_name": "s1"})
+    _login, first, _relogin, retried = script.seen
+    assert (retried.method, retried.url.path, retried.content) == ("PATCH", URL, first.content)
+    assert first.content == b'{"display_name":"s1"}'
+
+
+def test_the_search_after_a_new_login_keeps_its_query(make_client: Any) -> None:
+    script = Script([*session_answers()[:3], httpx.Response(200, json={"results": []})])
+    make_client(script, session=True).search("resource_type:Segment")
+    assert script.seen[3].url.params["query"] == "resource_type:Segment"
+
+
+def test_each_request_is_logged_with_its_status_time_and_nsx_request_id(
+    make_client: Any, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="antrea_egress.nsx.client")
+    answer = httpx.Response(200, json={}, headers={"x-nsx-requestid": "req-7"})
+    make_client(Script([answer])).get(SEGMENT)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"GET {URL} -> 200 in 0 ms (x-nsx-requestid req-7)"
+    ]
+
+
 def test_a_403_that_is_not_an_expired_session_is_raised_without_logging_in_again(
     make_client: Any,
 ) -> None:
