@@ -324,6 +324,45 @@ def test_each_request_is_logged_with_its_status_time_and_nsx_request_id(
     ]
 
 
+def test_requests_ask_for_json_within_the_tuned_timeouts(make_client: Any) -> None:
+    script = Script([httpx.Response(200, json={})])
+    make_client(script, request_timeout=7.0, connect_timeout=2.0).get(SEGMENT)
+    (request,) = script.seen
+    assert request.headers["accept"] == "application/json"
+    assert request.extensions["timeout"] == {"connect": 2.0, "read": 7.0, "write": 7.0, "pool": 7.0}
+
+
+def test_a_request_is_logged_with_its_duration_and_a_dash_without_a_request_id(
+    make_client: Any, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    def slow_answer(request: httpx.Request) -> httpx.Response:
+        clock.now += 2.0  # NSX takes two seconds
+        return httpx.Response(200, json={})
+
+    caplog.set_level(logging.DEBUG, logger="antrea_egress.nsx.client")
+    make_client(slow_answer).get(SEGMENT)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"GET {URL} -> 200 in 2000 ms (x-nsx-requestid -)"
+    ]
+
+
+def test_an_unverified_manager_is_warned_about_naming_the_keys(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = NsxSettings(
+        base_url="https://127.0.0.1:1", username="admin", password=PASSWORD, verify_tls=False
+    )
+    with NsxClient(settings, sleep=clock.sleep, clock=clock.monotonic):
+        pass
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            "TLS verification of the NSX Manager is off (nsxt:allowUnverifiedSsl); set "
+            "nsxt:caFile instead",
+        )
+    ]
+
+
 def test_a_403_that_is_not_an_expired_session_is_raised_without_logging_in_again(
     make_client: Any,
 ) -> None:
