@@ -312,6 +312,11 @@ SKIPPED = [
      ["cluster.controlPlane.replicas: must be an integer, got 'x'"]),
     ("node-pools", (cluster("nodePools", value="x"),),
      ["cluster.nodePools: must be a list, got 'x'"]),
+    # A zone whose name failed is passed over; the zones after it are still compared.
+    ("zone-names-past-a-bad-one",
+     (many_zones(3), zone(0, "name", value=5), zone(2, "name", value="zone1")),
+     ["zones[0].name: must be a string, got 5",
+      "zones[2].name: 'zone1' duplicates antrea-egress:zones[1].name"]),
     # A pool whose name failed is passed over; the pools after it are still compared.
     ("pool-names-past-a-bad-one", (second_pool(5), second_pool("worker")),
      ["cluster.nodePools[1].name: must be a string, got 5",
