@@ -312,6 +312,11 @@ SKIPPED = [
      ["cluster.controlPlane.replicas: must be an integer, got 'x'"]),
     ("node-pools", (cluster("nodePools", value="x"),),
      ["cluster.nodePools: must be a list, got 'x'"]),
+    # A pod selector that failed is not taken for "every pod" of the namespace.
+    ("pod-selector-beside-a-whole-namespace",
+     (zone(0, "appliedTo", value={"namespace": "prod"}),
+      zone(1, "appliedTo", value={"namespace": "prod", "podSelector": "x"})),
+     ["zones[1].appliedTo.podSelector: must be a mapping, got 'x'"]),
     # A zone whose name failed is passed over; the zones after it are still compared.
     ("zone-names-past-a-bad-one",
      (many_zones(3), zone(0, "name", value=5), zone(2, "name", value="zone1")),
