@@ -32,7 +32,9 @@ class RelatedError:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.error_code}: {self.message}" if self.error_code else self.message
+        if self.error_code and self.message:
+            return f"{self.error_code}: {self.message}"
+        return str(self.error_code) if self.error_code else self.message
 
 
 @dataclass(eq=False)

@@ -58,7 +58,7 @@ def wide_zone(last: str) -> Mutation:
     })  # fmt: skip
 
 
-def second_pool(name: str) -> Mutation:
+def second_pool(name: Any) -> Mutation:  # any value, as a stack file may hold
     return add("cluster", "nodePools", value={
         "name": name, "vmClass": "best-effort-medium", "storageClass": "labnfs",
     })  # fmt: skip
@@ -334,6 +334,26 @@ SKIPPED = [
      ["cluster.controlPlane.replicas: must be an integer, got 'x'"]),
     ("node-pools", (cluster("nodePools", value="x"),),
      ["cluster.nodePools: must be a list, got 'x'"]),
+    # A pod selector that failed is not taken for "every pod" of the namespace.
+    ("pod-selector-beside-a-whole-namespace",
+     (zone(0, "appliedTo", value={"namespace": "prod"}),
+      zone(1, "appliedTo", value={"namespace": "prod", "podSelector": "x"})),
+     ["zones[1].appliedTo.podSelector: must be a mapping, got 'x'"]),
+    # A zone whose name failed is passed over; the zones after it are still compared.
+    ("zone-names-past-a-bad-one",
+     (many_zones(3), zone(0, "name", value=5), zone(2, "name", value="zone1")),
+     ["zones[0].name: must be a string, got 5",
+      "zones[2].name: 'zone1' duplicates antrea-egress:zones[1].name"]),
+    # A pool whose name failed is passed over; the pools after it are still compared.
+    ("pool-names-past-a-bad-one", (second_pool(5), second_pool("worker")),
+     ["cluster.nodePools[1].name: must be a string, got 5",
+      "cluster.nodePools[2].name: 'worker' duplicates antrea-egress:cluster.nodePools[0].name"]),
+    ("control-plane-not-a-mapping", (cluster("controlPlane", value="x"),),
+     ["cluster.controlPlane: must be a mapping, got 'x'"]),
+    # The TKC's default pod network (192.168.0.0/16) is not taken for pods that failed.
+    ("pods-beside-services",
+     (cluster("network", value={"pods": "x", "services": ["192.168.0.0/24"]}),),
+     ["cluster.network.pods: must be a list, got 'x'"]),
     ("zone-cidr-of-overlapping-ranges",
      (zone(1, "cidr", value="10.100.5.0/33"), zone(1, "gateway", value="10.100.5.254"),
       ranges(1, span("15", "16"))),
@@ -402,6 +422,18 @@ EXACT = [
       "parent segment (auto)"]),
     ("vlan-twice-on-different-parents",
      (zone(1, "vlan", value=110), zone(1, "parentSegment", value=parent_of_length(8))), []),
+    # Each operator on its own: Exists and DoesNotExist take no values, In and NotIn need some.
+    ("does-not-exist-with-values",
+     (zone(0, "nodeSelector", value={"matchExpressions": [
+         {"key": "a", "operator": "DoesNotExist", "values": ["b"]}]}),),
+     ["zones[0].nodeSelector.matchExpressions[0].values: must be empty for operator "
+      "DoesNotExist"]),
+    ("not-in-without-values",
+     (zone(0, "nodeSelector", value={"matchExpressions": [{"key": "a", "operator": "NotIn"}]}),),
+     ["zones[0].nodeSelector.matchExpressions[0].values: must not be empty for operator NotIn"]),
+    ("does-not-exist-without-values",
+     (zone(0, "nodeSelector",
+           value={"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}),), []),
 ]
 # fmt: on
 

@@ -30,6 +30,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"
 SPOOFED = "203.0.113.7"  # TEST-NET-3: never the address of the test client
 STARTUP_TIMEOUT = 10.0
+# One answer from the server thread. It only bounds a hang: on a loaded machine (two busy loops
+# on two cores) the first answer took more than 5 s. Startup and one request stay within the
+# module's 30 s.
+REQUEST_TIMEOUT = 15.0
 
 
 @contextmanager
@@ -65,7 +69,7 @@ def get(
     base_url: str, path: str = "/", headers: list[tuple[str, str]] | None = None
 ) -> httpx.Response:
     # trust_env=False: an HTTP(S)_PROXY in the environment must not reroute the request.
-    return httpx.get(base_url + path, headers=headers, timeout=5.0, trust_env=False)
+    return httpx.get(base_url + path, headers=headers, timeout=REQUEST_TIMEOUT, trust_env=False)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from antrea_egress.nsx.errors import (
     NsxApiError,
     NsxAuthError,
     NsxConnectionError,
+    NsxError,
     NsxNotFoundError,
     NsxRealizationError,
     NsxRealizationTimeoutError,
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.timeout(10)
 PASSWORD = "Pw-do-not-leak-42"
 SEGMENT = "/infra/segments/s1"
 URL = "/policy/api/v1/infra/segments/s1"
+REALIZED = "/policy/api/v1/infra/realized-state/realized-entities"
 
 
 def nsx_error(status: int, code: int, message: str, **extra: Any) -> httpx.Response:
@@ -140,12 +142,29 @@ def test_404_is_not_found_and_delete_treats_it_as_deleted(make_client: Any) -> N
         client.get(SEGMENT)
     assert client.get_optional(SEGMENT) is None
     assert client.delete(SEGMENT) is False
+    with pytest.raises(NsxNotFoundError) as caught:
+        client.get(SEGMENT)
+    assert str(caught.value) == (
+        f"GET {URL} failed: HTTP 404, NSX error 600: The requested object : s1 could not be found."
+    )
 
 
-def test_wrong_credentials_say_which_keys_to_check(make_client: Any) -> None:
-    script = Script([nsx_error(403, 403, "The credentials were incorrect")])
-    with pytest.raises(NsxAuthError, match="nsxt:username and nsxt:password") as caught:
+def test_delete_says_it_deleted(make_client: Any) -> None:
+    script = Script([httpx.Response(200)])
+    assert make_client(script).delete(SEGMENT) is True
+    assert [(r.method, r.url.path) for r in script.seen] == [("DELETE", URL)]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_wrong_credentials_say_which_keys_to_check(make_client: Any, status: int) -> None:
+    script = Script([nsx_error(status, 403, "The credentials were incorrect")])
+    with pytest.raises(NsxAuthError) as caught:
         make_client(script).get(SEGMENT)
+    assert str(caught.value) == (
+        f"GET {URL} failed: HTTP {status}, NSX error 403: The credentials were incorrect. Check "
+        "nsxt:username and nsxt:password (or NSXT_USERNAME and NSXT_PASSWORD) and that the user "
+        "may use the Policy API"
+    )
     assert PASSWORD not in str(caught.value)
     assert len(script.seen) == 1
 
@@ -181,6 +200,30 @@ def test_retries_are_bounded_by_the_deadline(make_client: Any, clock: FakeClock)
     assert clock.now - started < 0.3
     assert 1 < len(script.seen) < 1000
     assert len(script.seen) == len(clock.sleeps) + 1
+
+
+@pytest.mark.parametrize(("retry_after", "requests"), [("3", 1), ("2.9", 2)])
+def test_a_retry_that_would_start_at_the_deadline_is_not_made(
+    make_client: Any, clock: FakeClock, retry_after: str, requests: int
+) -> None:
+    # As tenacity's stop_before_delay: stop when the next attempt would start at or past it.
+    busy = httpx.Response(429, headers={"Retry-After": retry_after}, json={"error_code": 0})
+    script = Script([busy, httpx.Response(200, json={})])
+    policy = RetryPolicy(initial_backoff=0.01, max_backoff=1, deadline=3)
+    client = make_client(script, retry=policy)
+    if requests == 1:
+        with pytest.raises(NsxApiError, match="HTTP 429"):
+            client.get(SEGMENT)
+    else:
+        assert client.get(SEGMENT) == {}
+    assert len(script.seen) == requests
+
+
+@pytest.mark.parametrize("growth", [1, 0.5])
+def test_a_realization_growth_of_one_or_less_is_refused(growth: float) -> None:
+    with pytest.raises(ValueError) as caught:
+        ClientTuning(realization_growth=growth)
+    assert str(caught.value) == f"realization_growth must be above 1, got {growth}"
 
 
 def test_retry_after_is_honoured(make_client: Any, clock: FakeClock) -> None:
@@ -237,9 +280,15 @@ def session_answers() -> list[httpx.Response | Exception]:
     ]
 
 
-def test_session_auth_logs_in_again_on_403_code_98(make_client: Any) -> None:
+def test_session_auth_logs_in_again_on_403_code_98(
+    make_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="antrea_egress.nsx.client")
     script = Script(session_answers())
     assert make_client(script, session=True).get(SEGMENT) == {"id": "s1"}
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.INFO] == [
+        "NSX session expired; logging in again"
+    ]
     login, first, relogin, retried = script.seen
     assert (login.method, login.url.path) == ("POST", "/api/session/create")
     assert "j_username=admin" in login.content.decode()
@@ -248,6 +297,118 @@ def test_session_auth_logs_in_again_on_403_code_98(make_client: Any) -> None:
     assert relogin.url.path == "/api/session/create"
     assert retried.headers["X-XSRF-TOKEN"] == "tok-2"
     assert "JSESSIONID=def" in retried.headers["cookie"]
+
+
+def test_the_request_after_a_new_login_is_the_same_request(make_client: Any) -> None:
+    script = Script(session_answers())
+    make_client(script, session=True).patch(SEGMENT, {"display_name": "s1"})
+    _login, first, _relogin, retried = script.seen
+    assert (retried.method, retried.url.path, retried.content) == ("PATCH", URL, first.content)
+    assert first.content == b'{"display_name":"s1"}'
+
+
+def test_the_search_after_a_new_login_keeps_its_query(make_client: Any) -> None:
+    script = Script([*session_answers()[:3], httpx.Response(200, json={"results": []})])
+    make_client(script, session=True).search("resource_type:Segment")
+    assert script.seen[3].url.params["query"] == "resource_type:Segment"
+
+
+def test_each_request_is_logged_with_its_status_time_and_nsx_request_id(
+    make_client: Any, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="antrea_egress.nsx.client")
+    answer = httpx.Response(200, json={}, headers={"x-nsx-requestid": "req-7"})
+    make_client(Script([answer])).get(SEGMENT)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"GET {URL} -> 200 in 0 ms (x-nsx-requestid req-7)"
+    ]
+
+
+def test_requests_ask_for_json_within_the_tuned_timeouts(make_client: Any) -> None:
+    script = Script([httpx.Response(200, json={})])
+    make_client(script, request_timeout=7.0, connect_timeout=2.0).get(SEGMENT)
+    (request,) = script.seen
+    assert request.headers["accept"] == "application/json"
+    assert request.extensions["timeout"] == {"connect": 2.0, "read": 7.0, "write": 7.0, "pool": 7.0}
+
+
+def test_a_request_is_logged_with_its_duration_and_a_dash_without_a_request_id(
+    make_client: Any, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    def slow_answer(request: httpx.Request) -> httpx.Response:
+        clock.now += 2.0  # NSX takes two seconds
+        return httpx.Response(200, json={})
+
+    caplog.set_level(logging.DEBUG, logger="antrea_egress.nsx.client")
+    make_client(slow_answer).get(SEGMENT)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"GET {URL} -> 200 in 2000 ms (x-nsx-requestid -)"
+    ]
+
+
+def test_an_unverified_manager_is_warned_about_naming_the_keys(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = NsxSettings(
+        base_url="https://127.0.0.1:1", username="admin", password=PASSWORD, verify_tls=False
+    )
+    with NsxClient(settings, sleep=clock.sleep, clock=clock.monotonic):
+        pass
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            "TLS verification of the NSX Manager is off (nsxt:allowUnverifiedSsl); set "
+            "nsxt:caFile instead",
+        )
+    ]
+
+
+def test_a_403_that_is_not_an_expired_session_is_raised_without_logging_in_again(
+    make_client: Any,
+) -> None:
+    # Only 403 with NSX error 98 means the XSRF token expired (docs/nsx-policy-api.md, error
+    # codes table); any other 403 is a refusal that a new session would only repeat.
+    refused = nsx_error(403, 98001, "The user does not have permission for this operation")
+    script = Script([session_answers()[0], refused])
+    with pytest.raises(NsxAuthError) as caught:
+        make_client(script, session=True).get(SEGMENT)
+    assert [(r.method, r.url.path) for r in script.seen] == [
+        ("POST", "/api/session/create"),
+        ("GET", URL),
+    ]
+    assert str(caught.value).startswith(f"GET {URL} failed: HTTP 403, NSX error 98001: ")
+
+
+def test_a_code_98_without_403_is_not_an_expired_session(make_client: Any) -> None:
+    script = Script([session_answers()[0], nsx_error(400, 98, "Bad request")])
+    with pytest.raises(NsxApiError):
+        make_client(script, session=True).get(SEGMENT)
+    assert [r.url.path for r in script.seen] == ["/api/session/create", URL]
+
+
+def test_a_login_that_nsx_was_too_busy_for_is_retried_before_the_request(
+    make_client: Any,
+) -> None:
+    login = session_answers()[0]
+    script = Script([nsx_error(503, 0, "busy"), login, httpx.Response(200, json={"id": "s1"})])
+    assert make_client(script, session=True).get(SEGMENT) == {"id": "s1"}
+    assert [(r.method, r.url.path) for r in script.seen] == [
+        ("POST", "/api/session/create"),
+        ("POST", "/api/session/create"),
+        ("GET", URL),
+    ]
+    assert script.seen[2].headers["X-XSRF-TOKEN"] == "tok-1"
+
+
+def test_a_refused_login_names_the_session_request(make_client: Any) -> None:
+    script = Script([nsx_error(403, 403, "The credentials were incorrect")])
+    with pytest.raises(NsxAuthError) as caught:
+        make_client(script, session=True).get(SEGMENT)
+    assert str(caught.value).startswith(
+        "POST /api/session/create failed: HTTP 403, NSX error 403: The credentials were incorrect"
+    )
+    assert PASSWORD not in str(caught.value)
+    assert len(script.seen) == 1
 
 
 def test_basic_auth_is_sent_when_sessions_are_off(make_client: Any) -> None:
@@ -357,6 +518,23 @@ def test_an_alarm_without_its_own_message_shows_its_error_details(make_client: A
         make_client(Script([answer])).wait_realized(SEGMENT)
 
 
+def test_a_realized_entity_without_a_state_is_named_unknown(make_client: Any) -> None:
+    answer = httpx.Response(200, json={"results": [{"realization_specific_identifier": "x"}]})
+    client = make_client(Script([answer]), realization_timeout=0)
+    with pytest.raises(NsxRealizationTimeoutError) as caught:
+        client.wait_realized(SEGMENT)
+    assert str(caught.value) == f"{SEGMENT} was not realized within 0s (last states: UNKNOWN)"
+
+
+def test_a_refused_realization_poll_names_its_request(make_client: Any) -> None:
+    client = make_client(Script([nsx_error(400, 500012, "bad intent path")]))
+    with pytest.raises(NsxApiError) as caught:
+        client.wait_realized(SEGMENT)
+    assert str(caught.value) == (
+        f"GET {REALIZED} failed: HTTP 400, NSX error 500012: bad intent path"
+    )
+
+
 def test_wait_realized_is_bounded(make_client: Any) -> None:
     script = Script([realized("UNREALIZED")])
     with pytest.raises(NsxRealizationTimeoutError, match="UNREALIZED"):
@@ -390,6 +568,25 @@ def test_search_follows_the_cursor_over_many_pages_sending_each_one_back(
     assert [o["id"] for o in found] == ["a", "b", "c", "d", "e"]
     assert [r.url.params.get("cursor") for r in script.seen] == [None, "c-1", "c-2", "c-3"]
     assert all(r.url.params["query"] == "resource_type:Segment" for r in script.seen)
+
+
+def test_a_refused_page_names_its_get(make_client: Any) -> None:
+    client = make_client(Script([nsx_error(400, 500012, "bad path")]))
+    with pytest.raises(NsxApiError) as caught:
+        client.list_objects(SEGMENT)
+    assert str(caught.value) == f"GET {URL} failed: HTTP 400, NSX error 500012: bad path"
+
+
+def test_paging_gives_up_past_its_page_limit(
+    make_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("antrea_egress.nsx.client.MAX_PAGES", 3)
+    pages = [httpx.Response(200, json={"results": [{"id": n}], "cursor": n}) for n in "abcd"]
+    script = Script(list(pages))
+    with pytest.raises(NsxError) as caught:
+        make_client(script).list_objects(SEGMENT)
+    assert str(caught.value) == f"GET {URL}: more than 3 pages; giving up"
+    assert len(script.seen) == 3
 
 
 @pytest.mark.parametrize(
@@ -479,11 +676,13 @@ def test_a_request_without_an_answer_names_the_manager_and_the_failure(
     assert type(caught.value) is NsxConnectionError
 
 
-def certificate_error() -> ssl.SSLCertVerificationError:
+def certificate_error(
+    verify_message: str = "self-signed certificate in certificate chain",
+) -> ssl.SSLCertVerificationError:
     error = ssl.SSLCertVerificationError(
         1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
     )
-    error.verify_message = "self-signed certificate in certificate chain"
+    error.verify_message = verify_message
     return error
 
 
@@ -491,6 +690,8 @@ def certificate_error() -> ssl.SSLCertVerificationError:
     ("cause", "reason"),
     [
         (certificate_error(), "self-signed certificate in certificate chain"),
+        # Without OpenSSL's reason, the error's own text.
+        (certificate_error(""), "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"),
         (
             ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"),
             "[SSL: WRONG_VERSION_NUMBER] wrong version number",
@@ -512,6 +713,27 @@ def test_a_tls_failure_is_final_and_says_to_set_the_ca_file(
     )
     assert (caught.value.method, caught.value.path) == ("GET", URL)
     assert len(script.seen) == 1
+
+
+def test_an_unexpected_error_is_not_retried(make_client: Any) -> None:
+    # Only NSX's transient answers and lost connections heal by themselves (retries.py).
+    script = Script([RuntimeError("a bug"), httpx.Response(200, json={})])
+    with pytest.raises(RuntimeError, match="a bug"):
+        make_client(script).get(SEGMENT)
+    assert len(script.seen) == 1
+
+
+def test_backoff_grows_from_the_initial_one_up_to_the_cap(
+    make_client: Any, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Full jitter draws each sleep from [0, ceiling] (tenacity's wait_random_exponential, with
+    # random.uniform); drawing the top shows the ceilings: initial x 2^(n-1), at most the cap.
+    monkeypatch.setattr("random.uniform", lambda _low, high: high)
+    script = Script([nsx_error(503, 0, "busy")])
+    policy = RetryPolicy(max_attempts=5, initial_backoff=0.5, max_backoff=2, deadline=1000)
+    with pytest.raises(NsxApiError, match="HTTP 503"):
+        make_client(script, retry=policy).get(SEGMENT)
+    assert clock.sleeps == [0.5, 1.0, 2.0, 2.0]
 
 
 def test_a_session_without_an_xsrf_token_fails_with_a_hint(make_client: Any) -> None:
@@ -536,10 +758,11 @@ def test_a_session_without_an_xsrf_token_fails_with_a_hint(make_client: Any) -> 
                 related_errors=[
                     {"error_code": 8327, "error_message": "VLAN clash"},
                     {"error_message": "no code"},
+                    {"error_code": 5},  # no message: the code alone
                 ],
             ),
             f"PATCH {URL} failed: HTTP 400, NSX error 500012: The path is invalid (related: "
-            "8327: VLAN clash; no code)",
+            "8327: VLAN clash; no code; 5)",
         ),
         (
             httpx.Response(400, json={"httpStatus": "BAD_REQUEST", "details": "only details"}),

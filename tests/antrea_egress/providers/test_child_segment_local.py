@@ -15,7 +15,13 @@ from pulumi.runtime._serialization import _deserialize, _serialize
 from antrea_egress.config import StackConfig
 from antrea_egress.nsx.errors import NsxApiError
 from antrea_egress.providers.base import UNKNOWN
-from antrea_egress.providers.child_segment import ChildSegmentProvider, _is_delete_blocked
+from antrea_egress.providers.child_segment import (
+    OFFLINE,
+    ChildSegmentError,
+    ChildSegmentProvider,
+    _is_delete_blocked,
+    refuse_vlan_taken,
+)
 from antrea_egress.providers.child_segment_inputs import (
     ChildSegmentArgs,
     ChildSegmentSpec,
@@ -23,6 +29,7 @@ from antrea_egress.providers.child_segment_inputs import (
     comparable,
     segment_body,
 )
+from antrea_egress.rendering import TIER1_PLACEHOLDER, NsxRequest
 
 PARENT = "/infra/segments/vnet_60f55536-121d-40d0-ac48-4cb976decf3d_0"
 GOOD: dict[str, Any] = {
@@ -204,6 +211,7 @@ def test_configured_provider_serializes_without_credentials() -> None:
         ),
         ("tags", [{"tag": "x"}, {"scope": "s"}], [("", "x"), ("s", "")]),
         ("vlan", UNKNOWN, UNKNOWN),
+        ("tags", UNKNOWN, UNKNOWN),  # not a list to sort yet: it equals nothing known
     ],
 )
 def test_values_are_compared_as_nsx_keeps_them(key: str, value: Any, compared: Any) -> None:
@@ -290,3 +298,44 @@ def test_the_binding_map_body_carries_every_field() -> None:
         "vlan_traffic_tag": SPEC.vlan,
         "tags": [MANAGED, {"scope": "s", "tag": "t"}],
     }
+
+
+# --- egressctl render: what the resource shows offline ---------------------------------------
+
+
+def test_offline_outputs_are_what_create_gives_where_known_without_nsx() -> None:
+    state = {**GOOD, "path": None, "tier1_path": None, "network": None}
+    assert OFFLINE.outputs(state, None) == {
+        **GOOD,
+        "path": "/infra/segments/egress-test-tkc-test01-prod",
+        "tier1_path": TIER1_PLACEHOLDER,  # the parent's, known only to NSX
+        "network": "10.100.5.0/25",
+    }
+
+
+def test_offline_requests_are_the_two_patches_of_create_for_their_resource() -> None:
+    segment = "/infra/segments/egress-test-tkc-test01-prod"
+    spec = ChildSegmentSpec.from_props(GOOD)
+    parent = {
+        "connectivity_path": f"<connectivity_path of {PARENT}>",
+        "transport_zone_path": f"<transport_zone_path of {PARENT}>",
+    }
+    assert OFFLINE.requests("prod-segment", GOOD) == [
+        NsxRequest("prod-segment", "PATCH", f"/policy/api/v1{segment}", segment_body(spec, parent)),
+        NsxRequest(
+            "prod-segment",
+            "PATCH",
+            f"/policy/api/v1{spec.binding_map_path}",
+            binding_map_body(spec),
+        ),
+    ]
+
+
+def test_a_vlan_taken_by_a_binding_map_described_in_part_still_names_the_vlan_and_parent() -> None:
+    # A search hit carries what NSX indexed; without its paths the message says "?" for them.
+    with pytest.raises(ChildSegmentError) as caught:
+        refuse_vlan_taken({"vlan_traffic_tag": 110}, ChildSegmentSpec.from_props(GOOD))
+    assert str(caught.value) == (
+        f"VLAN 110 is already bound to {PARENT} by the child segment ? (binding map ?); "
+        "children of one parent need different VLANs"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import ssl
 from typing import Any
 
@@ -242,6 +243,18 @@ def test_vlan_taken_by_another_child_is_refused_before_writing(sim: NsxSimulator
         "need different VLANs"
     )
     assert writes(sim) == []
+
+
+def test_another_childs_binding_map_that_carries_our_id_is_not_taken_for_our_segment(
+    sim: NsxSimulator,
+) -> None:
+    # Binding-map ids are free text; another tool may have named one like our segment.
+    sim.seed_segment("another-child", connectivity_path=LAB.tier1_path)
+    stray = f"/infra/segments/another-child/segment-connection-binding-maps/{SEGMENT_ID}"
+    nsx_api(sim, "PATCH", stray, {"segment_path": LAB.node_segment_path, "vlan_traffic_tag": 7})
+    provider = configured(sim)
+    provider.create(checked(provider))  # VLAN 110 is free, and the segment is ours to create
+    assert sim.get(BINDING_MAP) is not None
 
 
 @pytest.mark.parametrize(
@@ -484,6 +497,28 @@ def test_a_segment_write_applied_but_never_answered_is_rolled_back(sim: NsxSimul
     assert deletes_of(sim, API_BINDING_MAP) == 0  # never sent, so nothing to undo
 
 
+@pytest.mark.parametrize(
+    ("code", "hint"),
+    [
+        (8327, ". VLAN 110 is taken on " + LAB.node_segment_path),  # a duplicate-VLAN code
+        (500012, ""),  # any other refusal is NSX's words alone
+    ],
+)
+def test_a_refused_binding_map_is_rolled_back_with_a_vlan_hint_only_for_a_vlan_clash(
+    sim: NsxSimulator, code: int, hint: str
+) -> None:
+    sim.add_fault(Fault(path_regex="segment-connection-binding-maps/", method="PATCH", status=400,
+                        error_code=code, message="refused"))  # fmt: skip
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError) as caught:
+        provider.create(checked(provider))
+    assert str(caught.value) == (
+        f"creating {SEGMENT} failed and was rolled back (nothing left in NSX): PATCH "
+        f"{API_BINDING_MAP} failed: HTTP 400, NSX error {code}: refused{hint}"
+    )
+    assert sim.get(SEGMENT) is None
+
+
 def test_a_rollback_that_fails_names_the_segment_left_and_the_next_up_adopts_it(
     sim: NsxSimulator,
 ) -> None:
@@ -511,6 +546,23 @@ def test_a_rollback_that_fails_names_the_segment_left_and_the_next_up_adopts_it(
     assert sim.get(BINDING_MAP) is not None
     read = provider.read(SEGMENT_ID, outs_of(created))
     assert provider.diff(SEGMENT_ID, outs_of(read), inputs).changes is False
+
+
+def test_a_rollback_that_removed_the_binding_map_names_only_the_segment_left(
+    sim: NsxSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.set_realization("segment-connection-binding-maps", ["ERROR"], alarm="VLAN 110 clash")
+    sim.add_fault(Fault(path_regex=f"{SEGMENT}$", method="DELETE", status=400, error_code=500012,
+                        message="refused", times=100))  # fmt: skip
+    provider = configured(sim)
+    with pytest.raises(ChildSegmentError) as caught:
+        provider.create(checked(provider))
+    refused = f"DELETE {API_SEGMENT} failed: HTTP 400, NSX error 500012: refused"
+    assert f"({refused}), so NSX may still hold the segment {SEGMENT}, which" in str(caught.value)
+    assert sim.get(BINDING_MAP) is None  # rolled back, so not named
+    assert sim.get(SEGMENT) is not None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"rollback of {SEGMENT} failed: {refused}"]
 
 
 def test_a_failed_binding_map_delete_names_the_binding_map_and_the_segment(
@@ -645,6 +697,31 @@ def test_read_of_a_segment_without_subnet_or_tags_shows_them_missing(sim: NsxSim
     assert (read.inputs["cidr"], read.inputs["gateway"]) == (None, None)
     assert read.inputs["tags"] == [{"scope": "", "tag": "no-scope"}, {"scope": "no-tag", "tag": ""}]
     assert outs_of(read)["network"] is None
+
+
+def test_read_of_a_gateway_that_is_no_address_shows_no_cidr(sim: NsxSimulator) -> None:
+    provider = configured(sim)
+    created = outs_of(provider.create(checked(provider)))
+    sim.modify(SEGMENT, subnets=[{"gateway_address": "not-an-address"}])
+    read = provider.read(SEGMENT_ID, created)
+    assert read.inputs is not None
+    assert (read.inputs["gateway"], read.inputs["cidr"]) == ("not-an-address", None)
+
+
+def test_read_of_a_segment_without_a_description_shows_it_empty(sim: NsxSimulator) -> None:
+    # NSX leaves out a field that was never set; made by another tool, the segment has none.
+    provider = configured(sim)
+    sim.seed_segment(SEGMENT_ID, connectivity_path=LAB.tier1_path)
+    read = provider.read(SEGMENT_ID, {})
+    assert read.inputs is not None
+    assert read.inputs["description"] == ""
+
+
+def test_read_of_a_segment_that_is_gone_gives_empty_outputs(sim: NsxSimulator) -> None:
+    # The SDK's dynamic-provider host adds its provider key to the outputs a read returns
+    # (pulumi/dynamic/__main__.py, Read), so they must be a dict even when nothing is left.
+    read = configured(sim).read(SEGMENT_ID, {})
+    assert (read.id, read.outs) == (None, {})
 
 
 @pytest.mark.parametrize("known", [True, False], ids=["tier1-in-state", "tier1-unknown"])
