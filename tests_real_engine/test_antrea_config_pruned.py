@@ -1,5 +1,5 @@
 """A Supervisor whose AntreaConfig CRD is the last public one lacks the gate and the NSX block:
-`up` must stop before any TKC exists, naming the fields.
+`up` must stop before any TKC exists, naming a field the CRD lacks.
 
 With server-side apply (how pulumi-kubernetes 4.25 creates, and how every version updates) the
 API server refuses such an object outright ("field not declared in schema"); a client-side
@@ -29,8 +29,11 @@ def test_up_stops_before_the_cluster_naming_the_fields_the_crd_lacks(
     with pytest.raises(CommandError):
         program.stack().up(on_output=output.append)
     text = "\n".join(output)
-    assert ".spec.antrea.config.featureGates.EgressSeparateSubnet: field not declared" in text
-    assert ".spec.antreaNSX: field not declared in schema" in text
+    # The API server names the undeclared fields it meets; usually both, but in one run of
+    # four under load only `.spec.antreaNSX` (its typed conversion stops at an error).
+    lacking = (".spec.antrea.config.featureGates.EgressSeparateSubnet", ".spec.antreaNSX")
+    named = [field for field in lacking if f"{field}: field not declared in schema" in text]
+    assert named, text
     assert lab.supervisor.get(f"{TKCS.format(ns=lab.namespace)}/{CLUSTER}") is None
     assert lab.supervisor_double.adopted == lab.supervisor_double.defaulted == []
     program.stack().destroy()

@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 RECONCILE_INTERVAL_S = 0.2
 TOO_MANY_REQUESTS = 429
+NOT_FOUND = 404
+PASSING_STATUSES = frozenset({TOO_MANY_REQUESTS, NOT_FOUND})
 
 
 class PollingController(ABC):
@@ -40,7 +42,9 @@ class PollingController(ABC):
             try:
                 self.reconcile()
             except LabKubeError as error:
-                if error.status != TOO_MANY_REQUESTS:  # 429: retried next pass, as client-go does
+                # Retried next pass, as a controller requeues: 429, and 404 for an object
+                # deleted between this pass's list and its write (the next list lacks it).
+                if error.status not in PASSING_STATUSES:
                     self._keep(error)
             except Exception as error:  # kept for the test and the log, never swallowed
                 self._keep(error)
