@@ -149,6 +149,11 @@ def test_unknown_values_during_preview_are_not_judged() -> None:
     assert failures({**GOOD, "parent_path": UNKNOWN, "vlan": UNKNOWN}) == {}
 
 
+@pytest.mark.parametrize("unknown", ["cidr", "gateway"])
+def test_a_subnet_half_unknown_during_preview_is_not_judged(unknown: str) -> None:
+    assert failures({**GOOD, unknown: UNKNOWN}) == {}
+
+
 def test_check_makes_no_network_call(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[httpx.Request] = []
 
