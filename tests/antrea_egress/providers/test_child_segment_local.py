@@ -112,7 +112,32 @@ def test_inputs_at_nsx_limits_pass() -> None:
     nsx_id = "x" * 160
     assert len(naming.binding_map_path(nsx_id, PARENT)) == 255
     tags = [{"scope": "s" * 128, "tag": "x" * 256}]
-    assert failures({**GOOD, "nsx_id": nsx_id, "tags": tags}) == {}
+    assert failures({**GOOD, "nsx_id": nsx_id, "tags": tags, "description": "d" * 1024}) == {}
+
+
+def test_tags_up_to_the_limit_less_the_reserved_one() -> None:
+    def tags(count: int) -> list[dict[str, str]]:
+        return [{"scope": "s", "tag": str(number)} for number in range(count)]
+
+    assert failures({**GOOD, "tags": tags(naming.NSX_MAX_TAGS - 1)}) == {}
+    assert failures({**GOOD, "tags": tags(naming.NSX_MAX_TAGS)}) == {
+        "tags": f"at most {naming.NSX_MAX_TAGS - 1} tags (one is reserved)"
+    }
+
+
+@pytest.mark.parametrize("tags", ["x", {"scope": "s", "tag": "t"}])
+def test_tags_that_are_not_a_list_are_refused_as_such(tags: object) -> None:
+    assert failures({**GOOD, "tags": tags}) == {"tags": "tags must be a list of {scope, tag}"}
+
+
+def test_tags_unknown_during_preview_are_not_judged() -> None:
+    assert failures({**GOOD, "tags": UNKNOWN}) == {}
+
+
+def test_a_null_description_or_tags_is_none_given() -> None:
+    # A null description or tags count as none (check() drops them from the inputs).
+    spec = ChildSegmentSpec.from_props({**GOOD, "description": None, "tags": None})
+    assert (spec.description, spec.tags) == ("", ())
 
 
 def test_a_malformed_tag_is_named_by_its_index() -> None:
