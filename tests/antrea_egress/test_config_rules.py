@@ -365,6 +365,14 @@ SKIPPED = [
       "zones[1].cidr: 10.100.5.0/24 overlaps antrea-egress:zones[0].cidr 10.100.5.0/25"]),
     ("range-start", (ranges(0, {"start": "x", "end": "10.100.5.20"}),),
      ["zones[0].ipRanges[0].start: 'x' is not an IP address"]),
+    # A zone whose appliedTo failed is passed over (no crash on the missing field); the
+    # zones after it are still compared for a shared demo namespace.
+    ("demo-namespaces-past-a-bad-applied-to",
+     (put("demoWorkloads", value=True), many_zones(3), zone(0, "appliedTo", value="x"),
+      zone(2, "appliedTo", value={"namespace": "ns1", "podSelector": {"app": "api"}})),
+     ["zones[0].appliedTo: must be a mapping, got 'x'",
+      "zones[2].appliedTo.namespace: demoWorkloads creates each zone's namespace; 'ns1' is "
+      "also antrea-egress:zones[1].appliedTo.namespace"]),
 ]
 # fmt: on
 
@@ -434,6 +442,35 @@ EXACT = [
     ("does-not-exist-without-values",
      (zone(0, "nodeSelector",
            value={"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}),), []),
+    # A half-given range names the bound that is missing, whichever it is.
+    ("range-without-start", (ranges(0, {"end": "10.100.5.20"}),),
+     ["zones[0].ipRanges[0].start: required together with end"]),
+    ("range-without-end", (ranges(0, {"start": "10.100.5.20"}),),
+     ["zones[0].ipRanges[0].end: required together with start"]),
+    # A cidr given with bounds is one problem: the bounds are neither ordered nor taken as
+    # the range, and the cidr is not sized as if it stood alone.
+    ("cidr-with-bounds-out-of-order",
+     (ranges(0, {"cidr": "10.100.5.16/30", "start": "10.100.5.20", "end": "10.100.5.10"}),),
+     ["zones[0].ipRanges[0]: give either cidr or start and end, not both"]),
+    ("cidr-of-two-addresses",
+     (ranges(0, {"cidr": "10.100.5.16/31"}),),
+     ["zones[0].ipRanges[0].cidr: 10.100.5.16/31 holds no address Antrea would allocate (it "
+      "never hands out the network and broadcast addresses of a cidr range); use start and "
+      "end"]),
+    ("cidr-of-two-addresses-with-a-start",
+     (ranges(0, {"cidr": "10.100.5.16/31", "start": "10.100.5.16"}),),
+     ["zones[0].ipRanges[0]: give either cidr or start and end, not both"]),
+    # An overlap between two zones is reported though a later zone's ranges overlap nothing.
+    ("ranges-overlap-before-a-disjoint-zone",
+     (many_zones(3), zone(1, "cidr", value="10.100.10.0/28"),
+      zone(1, "gateway", value="10.100.10.1"),
+      ranges(1, {"start": "10.100.10.3", "end": "10.100.10.4"})),
+     ["zones[1].cidr: 10.100.10.0/28 overlaps antrea-egress:zones[0].cidr 10.100.10.0/28",
+      "zones[1].ipRanges[0]: 10.100.10.3-10.100.10.4 overlaps "
+      "antrea-egress:zones[0].ipRanges[0] 10.100.10.2-10.100.10.3"]),
+    ("rendering-with-an-auto-node-segment", (put("renderYamlTo", value="rendered/lab"),),
+     ["cluster.nodeSegment: must be a segment path when renderYamlTo is set: discovery reads "
+      "a live Supervisor"]),
 ]
 # fmt: on
 

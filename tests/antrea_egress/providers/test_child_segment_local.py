@@ -12,6 +12,7 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime._serialization import _deserialize, _serialize
 
+from antrea_egress import naming
 from antrea_egress.config import StackConfig
 from antrea_egress.nsx.errors import NsxApiError
 from antrea_egress.providers.base import UNKNOWN
@@ -96,8 +97,86 @@ def test_missing_required_inputs() -> None:
     assert {"nsx_id", "parent_path", "vlan", "cidr", "gateway"} <= set(found)
 
 
+def test_an_empty_or_missing_required_input_is_required_and_nothing_else() -> None:
+    props = {key: value for key, value in GOOD.items() if key != "vlan"}
+    result = ChildSegmentProvider().check({}, {**props, "nsx_id": "", "parent_path": ""})
+    assert [(f.property, f.reason) for f in result.failures] == [
+        ("nsx_id", "nsx_id is required"),
+        ("parent_path", "parent_path is required"),
+        ("vlan", "vlan is required"),
+    ]
+
+
+def test_inputs_at_nsx_limits_pass() -> None:
+    # An id of 160 characters makes the binding map path under PARENT exactly 255 long.
+    nsx_id = "x" * 160
+    assert len(naming.binding_map_path(nsx_id, PARENT)) == 255
+    tags = [{"scope": "s" * 128, "tag": "x" * 256}]
+    assert failures({**GOOD, "nsx_id": nsx_id, "tags": tags, "description": "d" * 1024}) == {}
+
+
+def test_tags_up_to_the_limit_less_the_reserved_one() -> None:
+    def tags(count: int) -> list[dict[str, str]]:
+        return [{"scope": "s", "tag": str(number)} for number in range(count)]
+
+    assert failures({**GOOD, "tags": tags(naming.NSX_MAX_TAGS - 1)}) == {}
+    assert failures({**GOOD, "tags": tags(naming.NSX_MAX_TAGS)}) == {
+        "tags": f"at most {naming.NSX_MAX_TAGS - 1} tags (one is reserved)"
+    }
+
+
+@pytest.mark.parametrize("tags", ["x", {"scope": "s", "tag": "t"}])
+def test_tags_that_are_not_a_list_are_refused_as_such(tags: object) -> None:
+    assert failures({**GOOD, "tags": tags}) == {"tags": "tags must be a list of {scope, tag}"}
+
+
+def test_tags_unknown_during_preview_are_not_judged() -> None:
+    assert failures({**GOOD, "tags": UNKNOWN}) == {}
+
+
+def test_a_null_description_or_tags_is_none_given() -> None:
+    # A null description or tags count as none (check() drops them from the inputs).
+    spec = ChildSegmentSpec.from_props({**GOOD, "description": None, "tags": None})
+    assert (spec.description, spec.tags) == ("", ())
+
+
+def test_a_malformed_tag_is_named_by_its_index() -> None:
+    found = failures({**GOOD, "tags": [{"scope": "s", "tag": "t"}, {"scope": "s"}]})
+    assert found == {"tags": "tags[1]: must be an object with exactly the keys scope and tag"}
+
+
+def test_create_refuses_bad_props_naming_each_property() -> None:
+    with pytest.raises(ChildSegmentError) as info:
+        ChildSegmentSpec.from_props({**GOOD, "vlan": 5000, "nsx_id": "a b"})
+    assert str(info.value) == (
+        "nsx_id: NSX id 'a b' may contain only letters, digits, '.', '_' and '-', and must "
+        "start with a letter or digit; vlan: VLAN 5000 is outside 1-4094"
+    )
+
+
+def test_create_refuses_a_subnet_not_known_yet_naming_both_properties() -> None:
+    # check() lets unknown values through (preview); create must not send them to NSX.
+    with pytest.raises(ChildSegmentError) as info:
+        ChildSegmentSpec.from_props({**GOOD, "cidr": UNKNOWN, "gateway": UNKNOWN})
+    assert str(info.value) == (
+        f"cidr: {UNKNOWN!r} is not a CIDR such as 10.100.5.0/25; "
+        f"gateway: {UNKNOWN!r} is not an IP address"
+    )
+
+
+def test_without_description_and_tags_the_spec_has_empty_ones() -> None:
+    props = {key: value for key, value in GOOD.items() if key != "tags"}
+    spec = ChildSegmentSpec.from_props(props)
+    assert (spec.description, spec.tags) == ("", ())
+
+
 def test_unknown_values_during_preview_are_not_judged() -> None:
     assert failures({**GOOD, "parent_path": UNKNOWN, "vlan": UNKNOWN}) == {}
+
+
+@pytest.mark.parametrize("unknown", ["cidr", "gateway"])
+def test_a_subnet_half_unknown_during_preview_is_not_judged(unknown: str) -> None:
+    assert failures({**GOOD, unknown: UNKNOWN}) == {}
 
 
 def test_check_makes_no_network_call(monkeypatch: pytest.MonkeyPatch) -> None:
