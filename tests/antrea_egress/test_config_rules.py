@@ -369,6 +369,7 @@ SKIPPED = [
     # zones after it are still compared for a shared demo namespace.
     ("demo-namespaces-past-a-bad-applied-to",
      (put("demoWorkloads", value=True), many_zones(3), zone(0, "appliedTo", value="x"),
+      zone(1, "appliedTo", value={"namespace": "ns1", "podSelector": {"app": "web"}}),
       zone(2, "appliedTo", value={"namespace": "ns1", "podSelector": {"app": "api"}})),
      ["zones[0].appliedTo: must be a mapping, got 'x'",
       "zones[2].appliedTo.namespace: demoWorkloads creates each zone's namespace; 'ns1' is "
