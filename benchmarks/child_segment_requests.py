@@ -99,13 +99,7 @@ def measure(
 def configured(sim: NsxSimulator) -> ChildSegmentProvider:
     ChildSegmentProvider.environ = {}
     provider = ChildSegmentProvider()
-    config = {
-        "nsxt:host": sim.host,
-        "nsxt:username": sim.username,
-        "nsxt:password": sim.password,
-        "nsxt:caFile": sim.ca_file,
-    }
-    provider.configure(ConfigureRequest(Config(config, "antrea-egress")))
+    provider.configure(ConfigureRequest(Config(sim.nsxt_config(), "antrea-egress")))
     return provider
 
 

@@ -339,13 +339,7 @@ def _captured_logs() -> Iterator[_Records]:
 
 def _provider(sim: NsxSimulator) -> ChildSegmentProvider:
     provider = ChildSegmentProvider()
-    config = {
-        "nsxt:host": sim.host,
-        "nsxt:username": sim.username,
-        "nsxt:password": sim.password,
-        "nsxt:caFile": sim.ca_file,
-    }
-    provider.configure(ConfigureRequest(Config(config, "antrea-egress")))
+    provider.configure(ConfigureRequest(Config(sim.nsxt_config(), "antrea-egress")))
     return provider
 
 

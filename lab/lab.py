@@ -157,8 +157,8 @@ class Lab:
         return {
             "kubernetes:context": ("admin@supervisor", False),
             "kubernetes:kubeconfig": (self.control_plane.supervisor.kubeconfig, True),
-            "nsxt:host": (self.nsx.host, False),
-            "nsxt:username": (self.nsx.username, False),
-            "nsxt:password": (self.nsx.password, True),
-            "nsxt:caFile": (self.nsx.ca_file, False),
+            **{
+                key: (value, key == "nsxt:password")
+                for key, value in self.nsx.nsxt_config().items()
+            },
         }

@@ -121,6 +121,15 @@ class NsxSimulator:
     def host(self) -> str:
         return f"{HOST}:{self.port}"
 
+    def nsxt_config(self) -> dict[str, str]:
+        """The `nsxt:` stack keys that point a client at this simulator, and nowhere else."""
+        return {
+            "nsxt:host": self.host,
+            "nsxt:username": self.username,
+            "nsxt:password": self.password,
+            "nsxt:caFile": self.ca_file,
+        }
+
     @property
     def base_url(self) -> str:
         return f"https://{self.host}"

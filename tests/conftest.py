@@ -99,13 +99,7 @@ def sim() -> Iterator[NsxSimulator]:
 
 def nsx_config(simulator: NsxSimulator, **overrides: Any) -> dict[str, Any]:
     """The `nsxt:` stack keys that point a client at the simulator, and nowhere else."""
-    return {
-        "nsxt:host": simulator.host,
-        "nsxt:username": simulator.username,
-        "nsxt:password": simulator.password,
-        "nsxt:caFile": simulator.ca_file,
-        **overrides,
-    }
+    return {**simulator.nsxt_config(), **overrides}
 
 
 def outs_of(result: Any) -> dict[str, Any]:
